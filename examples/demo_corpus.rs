@@ -1,0 +1,263 @@
+//! Rebuilds the generated part of the demo corpus from the hand-written
+//! articles in `corpora/demo/articles/`:
+//!
+//! * `corpora/demo/copies/`: exact copies, reformatted copies (CRLF line ends,
+//!   re-wrapped lines, changed quotes and case: still `duplicate`) and edited
+//!   reprints (a new headline, a footer, a paragraph dropped or borrowed from
+//!   another article, a sentence trimmed, a number changed, typos:
+//!   `near_duplicate`);
+//! * `corpora/demo/truth.json`: every related pair, in the format of
+//!   `neardup eval --truth`;
+//! * `corpora/demo/meta.json`: the positives grouped by kind, for
+//!   `neardup eval --groups`.
+//!
+//! Run with `cargo run --example demo-corpus`. Every choice is derived from an
+//! xxh3 hash of a label (article name, purpose), so the output is identical on
+//! every machine and does not depend on a random number generator's version.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+/// A deterministic choice in `0..n` for a label.
+fn pick(label: &str, n: usize) -> usize {
+    (xxh3_64(label.as_bytes()) % n as u64) as usize
+}
+
+/// One document of the corpus and what it is a copy of.
+struct Doc {
+    id: String,
+    text: String,
+    /// The article this document is a copy of.
+    family: String,
+    /// Documents with the same content key have the same words in the same
+    /// order (they are `duplicate`s of each other).
+    content_key: String,
+    /// How it was made, for `meta.json`.
+    kind: &'static str,
+}
+
+struct Article {
+    slug: String,
+    headline: String,
+    paragraphs: Vec<String>,
+}
+
+impl Article {
+    fn parse(slug: &str, text: &str) -> Article {
+        let mut blocks = text.split("\n\n").map(|b| b.trim().to_string()).filter(|b| !b.is_empty());
+        let headline = blocks.next().unwrap_or_default();
+        Article { slug: slug.to_string(), headline, paragraphs: blocks.collect() }
+    }
+
+    fn render(&self) -> String {
+        let mut out = self.headline.clone();
+        for p in &self.paragraphs {
+            out.push_str("\n\n");
+            out.push_str(p);
+        }
+        out.push('\n');
+        out
+    }
+}
+
+const FOOTERS: [&str; 4] = [
+    "This story was first published by the Wendle Valley Courier and is republished here with permission.",
+    "Reporting by our regional desk. Additional reporting by news agencies. Got a story? Email the newsroom.",
+    "Copyright the Harlow Vale Gazette. All rights reserved. Reproduced under licence.",
+    "This article has been updated since it was first published to include further comment.",
+];
+
+const HEADLINE_FORMS: [&str; 4] = ["UPDATED: {}", "{} - what we know so far", "Local news: {}", "{} (latest)"];
+
+/// Edits applied to make an edited reprint.
+fn edited(article: &Article, others: &[Article], label: &str) -> (String, Vec<&'static str>) {
+    let mut a = Article { slug: article.slug.clone(), headline: article.headline.clone(), paragraphs: article.paragraphs.clone() };
+    let edit_count = 1 + pick(&format!("{label}/count"), 3);
+    let mut kinds = Vec::new();
+    let mut order: Vec<usize> = (0..6).collect();
+    // A fixed, label-dependent order of the six edit kinds.
+    order.sort_by_key(|k| xxh3_64(format!("{label}/order/{k}").as_bytes()));
+    for &kind in order.iter().take(edit_count) {
+        match kind {
+            0 => {
+                let form = HEADLINE_FORMS[pick(&format!("{label}/headline"), HEADLINE_FORMS.len())];
+                a.headline = form.replace("{}", &a.headline);
+                kinds.push("headline changed");
+            }
+            1 => {
+                let footer = FOOTERS[pick(&format!("{label}/footer"), FOOTERS.len())];
+                a.paragraphs.push(footer.to_string());
+                kinds.push("footer added");
+            }
+            2 if a.paragraphs.len() > 4 => {
+                let at = 1 + pick(&format!("{label}/drop"), a.paragraphs.len() - 2);
+                a.paragraphs.remove(at);
+                kinds.push("paragraph dropped");
+            }
+            3 => {
+                let donor = &others[pick(&format!("{label}/donor"), others.len())];
+                let para = donor.paragraphs[pick(&format!("{label}/donor-para"), donor.paragraphs.len())].clone();
+                let at = 1 + pick(&format!("{label}/insert"), a.paragraphs.len() - 1);
+                a.paragraphs.insert(at, para);
+                kinds.push("paragraph added from another article");
+            }
+            4 => {
+                // Trim the longest paragraph after its last comma-free sentence
+                // end, or change its first number.
+                let (i, _) = a.paragraphs.iter().enumerate().max_by_key(|(_, p)| p.len()).unwrap();
+                let p = &a.paragraphs[i];
+                if let Some(pos) = p.find(|c: char| c.is_ascii_digit()) {
+                    let end = p[pos..].find(|c: char| !c.is_ascii_digit()).map_or(p.len(), |e| pos + e);
+                    let n: u64 = p[pos..end].parse().unwrap_or(1);
+                    a.paragraphs[i] = format!("{}{}{}", &p[..pos], n + 1 + n / 10, &p[end..]);
+                    kinds.push("number changed");
+                } else if let Some(cut) = p.rfind(". ") {
+                    a.paragraphs[i] = p[..=cut].to_string();
+                    kinds.push("sentence trimmed");
+                }
+            }
+            5 => {
+                a.paragraphs = a.paragraphs.iter().enumerate().map(|(i, p)| typos(p, &format!("{label}/typos/{i}"))).collect();
+                kinds.push("typos");
+            }
+            _ => {}
+        }
+    }
+    if kinds.is_empty() {
+        // Paragraph drops need long articles; fall back to a footer.
+        a.paragraphs.push(FOOTERS[0].to_string());
+        kinds.push("footer added");
+    }
+    (a.render(), kinds)
+}
+
+/// Swaps two letters in about one word in forty.
+fn typos(paragraph: &str, label: &str) -> String {
+    paragraph
+        .split(' ')
+        .enumerate()
+        .map(|(i, w)| {
+            let chars: Vec<char> = w.chars().collect();
+            if chars.len() > 4 && pick(&format!("{label}/{i}"), 40) == 0 && chars.iter().all(|c| c.is_alphabetic()) {
+                let mut c = chars.clone();
+                c.swap(1, 2);
+                c.into_iter().collect()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The same words in another layout: CRLF, wrapped lines, other quotes, an
+/// upper-case headline. Tokens are unchanged.
+fn reformatted(article: &Article) -> String {
+    let mut out = article.headline.to_uppercase();
+    for p in &article.paragraphs {
+        out.push_str("\r\n\r\n");
+        let mut line = String::new();
+        for word in p.split(' ') {
+            if !line.is_empty() && line.len() + word.len() > 70 {
+                out.push_str(&line);
+                out.push_str("\r\n");
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push_str(&line);
+    }
+    out.push_str("\r\n");
+    out.replace('\'', "\u{2019}").replace(" \"", " \u{201c}").replace("\" ", "\u{201d} ")
+}
+
+fn main() -> std::io::Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpora/demo");
+    let mut names: Vec<PathBuf> = fs::read_dir(root.join("articles"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    let articles: Vec<Article> = names
+        .iter()
+        .map(|p| {
+            let slug = p.file_stem().unwrap().to_string_lossy().into_owned();
+            Ok(Article::parse(&slug, &fs::read_to_string(p)?))
+        })
+        .collect::<std::io::Result<_>>()?;
+
+    let mut docs: Vec<Doc> = Vec::new();
+    for (i, article) in articles.iter().enumerate() {
+        let others: Vec<Article> = articles
+            .iter()
+            .filter(|o| o.slug != article.slug)
+            .map(|o| Article { slug: o.slug.clone(), headline: o.headline.clone(), paragraphs: o.paragraphs.clone() })
+            .collect();
+        let original = fs::read_to_string(root.join("articles").join(format!("{}.txt", article.slug)))?;
+        let s = &article.slug;
+        let mut family = vec![Doc { id: format!("articles/{s}.txt"), text: original.clone(), family: s.clone(), content_key: s.clone(), kind: "original" }];
+        // Four plans in turn, so every kind of copy occurs several times.
+        match i % 4 {
+            0 => {
+                family.push(Doc { id: format!("copies/{s}--copy.txt"), text: original.clone(), family: s.clone(), content_key: s.clone(), kind: "exact_copy" });
+                let (text, _) = edited(article, &others, &format!("{s}/reprint"));
+                family.push(Doc { id: format!("copies/{s}--reprint.txt"), text, family: s.clone(), content_key: format!("{s}/reprint"), kind: "edited_reprint" });
+            }
+            1 => {
+                family.push(Doc { id: format!("copies/{s}--reformatted.txt"), text: reformatted(article), family: s.clone(), content_key: s.clone(), kind: "reformatted_copy" });
+            }
+            2 => {
+                let (text, _) = edited(article, &others, &format!("{s}/reprint"));
+                let reprint = Article::parse(s, &text);
+                family.push(Doc { id: format!("copies/{s}--reprint.txt"), text, family: s.clone(), content_key: format!("{s}/reprint"), kind: "edited_reprint" });
+                // A copy of the reprint, reformatted: a second-generation copy.
+                family.push(Doc { id: format!("copies/{s}--reprint-reformatted.txt"), text: reformatted(&reprint), family: s.clone(), content_key: format!("{s}/reprint"), kind: "reformatted_copy" });
+            }
+            _ => {} // No copies: a singleton.
+        }
+        docs.extend(family);
+    }
+
+    // Truth: every pair inside a family.
+    let mut positives: Vec<(String, String, &str)> = Vec::new();
+    let mut groups: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    let by_family: BTreeMap<&str, Vec<&Doc>> = docs.iter().fold(BTreeMap::new(), |mut m, d| {
+        m.entry(d.family.as_str()).or_default().push(d);
+        m
+    });
+    for members in by_family.values() {
+        for (i, a) in members.iter().enumerate() {
+            for b in &members[i + 1..] {
+                let relation = if a.content_key == b.content_key { "duplicate" } else { "near_duplicate" };
+                positives.push((a.id.clone(), b.id.clone(), relation));
+                let kind = if a.kind == "original" { b.kind } else { "copy_of_copy" };
+                groups.entry(kind).or_default().push((a.id.clone(), b.id.clone()));
+            }
+        }
+    }
+
+    let copies = root.join("copies");
+    if copies.exists() {
+        fs::remove_dir_all(&copies)?;
+    }
+    fs::create_dir_all(&copies)?;
+    for d in docs.iter().filter(|d| d.kind != "original") {
+        write(&root.join(&d.id), &d.text)?;
+    }
+    let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+    let truth = serde_json::json!({ "docs": ids, "positives": positives });
+    write(&root.join("truth.json"), &(serde_json::to_string_pretty(&truth)? + "\n"))?;
+    let meta = serde_json::json!({ "positive_groups": groups });
+    write(&root.join("meta.json"), &(serde_json::to_string_pretty(&meta)? + "\n"))?;
+    eprintln!("{} documents, {} positive pairs written under {}", docs.len(), positives.len(), root.display());
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    fs::write(path, text)
+}

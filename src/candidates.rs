@@ -1,0 +1,350 @@
+//! Stage 5 of the pipeline: signatures → candidate pairs, by LSH banding.
+//!
+//! A signature of `k = b·r` minima is cut into `b` bands of `r` rows. Each band
+//! is hashed to a *band key*; documents with an equal key in any band land in
+//! the same bucket and become a candidate pair. A pair with Jaccard
+//! similarity `J` becomes a candidate with probability `1 − (1 − J^r)^b`, an
+//! S-curve that is steep around `(1/b)^(1/r)`. [`LshParams::for_threshold`]
+//! picks `(b, r)` so that pairs *at* the target threshold are found with
+//! probability at least 0.99 while keeping `r` (selectivity) as large as
+//! possible; every candidate is then verified exactly, so extra candidates
+//! cost time, never precision.
+//!
+//! # Oversized buckets
+//!
+//! Exact duplicates are collapsed before banding, so a bucket with hundreds of
+//! distinct documents reflects shared boilerplate (a site template, a cookie
+//! notice) or a very large family of near copies. Pairing all its members
+//! would cost `m²/2` verifications; a bucket larger than the cap instead pairs
+//! every member with one *hub* (its first member), which still lets a real
+//! family of copies join one cluster through the hub at cost `m`. Such buckets
+//! are reported in [`Candidates::oversized`].
+//!
+//! # Bucketing strategies
+//!
+//! [`BandingStrategy::ConcurrentMap`] inserts band keys from all threads into
+//! a `DashMap`; [`BandingStrategy::SortGroup`] writes `(key, doc)` pairs into
+//! one vector, sorts it in parallel and groups runs of equal keys. Both give
+//! the same candidates (a property test checks it). The default is the one
+//! that measured faster: see `benches/README.md`.
+
+use dashmap::DashMap;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use crate::sketch::Signature;
+
+/// Probability of finding a pair at the threshold that
+/// [`LshParams::for_threshold`] aims for.
+pub const TARGET_RECALL_AT_THRESHOLD: f64 = 0.99;
+/// Default bucket size above which a bucket is paired through a hub.
+pub const DEFAULT_BUCKET_CAP: usize = 64;
+/// How many oversized buckets are described in detail.
+const OVERSIZED_EXAMPLES: usize = 10;
+
+/// Banding parameters: `bands` bands of `rows` signature positions each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LshParams {
+    /// Number of bands `b`.
+    pub bands: usize,
+    /// Rows per band `r`.
+    pub rows: usize,
+}
+
+impl LshParams {
+    /// Checks that `bands × rows` fits in a signature of `num_hashes`.
+    pub fn new(bands: usize, rows: usize, num_hashes: usize) -> crate::Result<Self> {
+        if bands == 0 || rows == 0 || bands * rows > num_hashes {
+            return Err(crate::Error::Config(format!(
+                "{bands} bands × {rows} rows does not fit in a signature of {num_hashes} hashes"
+            )));
+        }
+        Ok(LshParams { bands, rows })
+    }
+
+    /// The most selective banding of `num_hashes` positions that still finds
+    /// a pair of Jaccard similarity `threshold` with probability at least
+    /// [`TARGET_RECALL_AT_THRESHOLD`].
+    ///
+    /// ```
+    /// use neardup::candidates::LshParams;
+    /// let p = LshParams::for_threshold(0.5, 128).unwrap();
+    /// assert_eq!((p.bands, p.rows), (42, 3));
+    /// assert!(p.candidate_probability(0.5) > 0.99);
+    /// ```
+    pub fn for_threshold(threshold: f64, num_hashes: usize) -> crate::Result<Self> {
+        if !(threshold > 0.0 && threshold <= 1.0) {
+            return Err(crate::Error::Config(format!(
+                "threshold must be in (0, 1], got {threshold}"
+            )));
+        }
+        if num_hashes == 0 {
+            return Err(crate::Error::Config("no hash functions".into()));
+        }
+        let best = (1..=num_hashes)
+            .rev()
+            .map(|rows| LshParams { bands: num_hashes / rows, rows })
+            .find(|p| p.candidate_probability(threshold) >= TARGET_RECALL_AT_THRESHOLD)
+            .unwrap_or(LshParams { bands: num_hashes, rows: 1 });
+        Ok(best)
+    }
+
+    /// Probability that a pair with Jaccard similarity `jaccard` shares at
+    /// least one band: `1 − (1 − J^r)^b`.
+    pub fn candidate_probability(&self, jaccard: f64) -> f64 {
+        1.0 - (1.0 - jaccard.powi(self.rows as i32)).powi(self.bands as i32)
+    }
+
+    /// The key of band `band` of `signature`.
+    #[inline]
+    pub fn band_key(&self, signature: &Signature, band: usize) -> u64 {
+        let rows = &signature.as_slice()[band * self.rows..(band + 1) * self.rows];
+        let mut bytes = [0u8; 4 * 64];
+        let mut key = BAND_KEY_SEED ^ band as u64;
+        // Rows are hashed 64 at a time; r > 64 is legal but unusual.
+        for chunk in rows.chunks(64) {
+            for (dst, v) in bytes.chunks_exact_mut(4).zip(chunk) {
+                dst.copy_from_slice(&v.to_le_bytes());
+            }
+            key = xxh3_64_with_seed(&bytes[..4 * chunk.len()], key);
+        }
+        key
+    }
+}
+
+/// Seed of band keys. Part of the on-disk format of indexes.
+const BAND_KEY_SEED: u64 = 0x6261_6e64_6b65_7931; // "bandkey1"
+
+/// How band keys are grouped into buckets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BandingStrategy {
+    /// Concurrent inserts into a `DashMap` from all threads.
+    ConcurrentMap,
+    /// Parallel sort of `(key, doc)` pairs, then runs of equal keys.
+    #[default]
+    SortGroup,
+}
+
+/// Settings of candidate generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CandidateConfig {
+    /// Banding parameters.
+    pub params: LshParams,
+    /// Buckets with more members than this are paired through a hub.
+    pub bucket_cap: usize,
+    /// Bucketing implementation.
+    pub strategy: BandingStrategy,
+}
+
+/// A bucket that exceeded the cap.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OversizedBucket {
+    /// Number of documents in the bucket.
+    pub size: usize,
+    /// The first few members (indices into the signature slice).
+    pub sample: Vec<u32>,
+}
+
+/// Summary of the buckets that exceeded the cap.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OversizedReport {
+    /// Number of distinct member sets among the oversized buckets (one
+    /// family overflowing in several bands counts once).
+    pub count: usize,
+    /// Number of documents in the largest one.
+    pub largest: usize,
+    /// Pairs that were not generated because of the cap.
+    pub pairs_skipped: u64,
+    /// The largest buckets, largest first.
+    pub examples: Vec<OversizedBucket>,
+}
+
+/// Candidate pairs found by banding.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Candidates {
+    /// Distinct pairs `(i, j)` with `i < j`, sorted.
+    pub pairs: Vec<(u32, u32)>,
+    /// Buckets that were paired through a hub.
+    pub oversized: OversizedReport,
+}
+
+/// Finds candidate pairs among `signatures` (indexed by position).
+pub fn find_candidates(signatures: &[&Signature], config: &CandidateConfig) -> Candidates {
+    let buckets = match config.strategy {
+        BandingStrategy::ConcurrentMap => buckets_concurrent_map(signatures, &config.params),
+        BandingStrategy::SortGroup => buckets_sort_group(signatures, &config.params),
+    };
+    pairs_from_buckets(buckets, config.bucket_cap)
+}
+
+/// Buckets with two or more members, each sorted ascending.
+fn buckets_concurrent_map(signatures: &[&Signature], params: &LshParams) -> Vec<Vec<u32>> {
+    let map: DashMap<u64, Vec<u32>> = DashMap::new();
+    signatures.par_iter().enumerate().for_each(|(doc, sig)| {
+        for band in 0..params.bands {
+            map.entry(params.band_key(sig, band)).or_default().push(doc as u32);
+        }
+    });
+    map.into_par_iter()
+        .filter_map(|(_, mut members)| {
+            (members.len() > 1).then(|| {
+                // Threads push in any order; sort so the outcome is fixed.
+                members.sort_unstable();
+                members
+            })
+        })
+        .collect()
+}
+
+/// Buckets with two or more members, each sorted ascending.
+fn buckets_sort_group(signatures: &[&Signature], params: &LshParams) -> Vec<Vec<u32>> {
+    let mut entries: Vec<(u64, u32)> = signatures
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(doc, sig)| {
+            (0..params.bands).map(move |band| (params.band_key(sig, band), doc as u32))
+        })
+        .collect();
+    entries.par_sort_unstable();
+    entries
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+        .map(|run| run.iter().map(|&(_, doc)| doc).collect())
+        .collect()
+}
+
+fn pairs_from_buckets(buckets: Vec<Vec<u32>>, cap: usize) -> Candidates {
+    // The same family of documents usually overflows in many bands at once;
+    // report each distinct member set once.
+    let mut overflowing: Vec<&Vec<u32>> = buckets.iter().filter(|m| m.len() > cap).collect();
+    overflowing.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    overflowing.dedup();
+    let pairs_skipped = overflowing
+        .iter()
+        .map(|m| {
+            let m = m.len() as u64;
+            m * (m - 1) / 2 - (m - 1)
+        })
+        .sum();
+    let oversized = OversizedReport {
+        count: overflowing.len(),
+        largest: overflowing.first().map_or(0, |m| m.len()),
+        pairs_skipped,
+        examples: overflowing
+            .iter()
+            .take(OVERSIZED_EXAMPLES)
+            .map(|m| OversizedBucket { size: m.len(), sample: m.iter().take(5).copied().collect() })
+            .collect(),
+    };
+
+    let mut packed: Vec<u64> = buckets
+        .par_iter()
+        .flat_map_iter(|members| -> Box<dyn Iterator<Item = u64> + Send + '_> {
+            if members.len() > cap {
+                let hub = members[0];
+                Box::new(members[1..].iter().map(move |&m| pack(hub, m)))
+            } else {
+                Box::new(
+                    members
+                        .iter()
+                        .enumerate()
+                        .flat_map(move |(i, &a)| members[i + 1..].iter().map(move |&b| pack(a, b))),
+                )
+            }
+        })
+        .collect();
+    packed.par_sort_unstable();
+    packed.dedup();
+    Candidates { pairs: packed.into_iter().map(unpack).collect(), oversized }
+}
+
+#[inline]
+fn pack(a: u32, b: u32) -> u64 {
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    (u64::from(lo) << 32) | u64::from(hi)
+}
+
+#[inline]
+fn unpack(p: u64) -> (u32, u32) {
+    ((p >> 32) as u32, p as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shingle::ShingleSet;
+    use crate::sketch::MinHasher;
+    use proptest::prelude::*;
+
+    fn sig(h: &MinHasher, range: std::ops::Range<u64>) -> Signature {
+        h.sketch(&ShingleSet::from_hashes(
+            range.map(|x| xxhash_rust::xxh3::xxh3_64(&x.to_le_bytes())).collect(),
+        ))
+    }
+
+    #[test]
+    fn params_for_common_thresholds() {
+        for (t, k) in [(0.3, 128), (0.5, 128), (0.8, 128), (0.5, 64), (0.9, 256)] {
+            let p = LshParams::for_threshold(t, k).unwrap();
+            assert!(p.bands * p.rows <= k);
+            assert!(p.candidate_probability(t) >= TARGET_RECALL_AT_THRESHOLD);
+            // One more row per band would miss the target.
+            let tighter = LshParams { rows: p.rows + 1, bands: k / (p.rows + 1) };
+            assert!(
+                tighter.bands == 0 || tighter.candidate_probability(t) < TARGET_RECALL_AT_THRESHOLD
+            );
+        }
+        assert!(LshParams::for_threshold(0.0, 128).is_err());
+        assert!(LshParams::for_threshold(1.5, 128).is_err());
+        assert!(LshParams::new(20, 7, 128).is_err());
+    }
+
+    #[test]
+    fn similar_signatures_become_candidates() {
+        let h = MinHasher::new(128, 7).unwrap();
+        let a = sig(&h, 0..200);
+        let b = sig(&h, 10..210); // J ≈ 0.9
+        let c = sig(&h, 5000..5200);
+        let config = CandidateConfig {
+            params: LshParams::for_threshold(0.5, 128).unwrap(),
+            bucket_cap: DEFAULT_BUCKET_CAP,
+            strategy: BandingStrategy::SortGroup,
+        };
+        let found = find_candidates(&[&a, &b, &c], &config);
+        assert_eq!(found.pairs, vec![(0, 1)]);
+        assert_eq!(found.oversized.count, 0);
+    }
+
+    #[test]
+    fn oversized_buckets_pair_through_a_hub() {
+        let h = MinHasher::new(16, 7).unwrap();
+        let same = sig(&h, 0..50);
+        let sigs: Vec<&Signature> = std::iter::repeat_n(&same, 10).collect();
+        let config = CandidateConfig {
+            params: LshParams::new(4, 4, 16).unwrap(),
+            bucket_cap: 4,
+            strategy: BandingStrategy::ConcurrentMap,
+        };
+        let found = find_candidates(&sigs, &config);
+        assert_eq!(found.pairs, (1..10).map(|j| (0, j)).collect::<Vec<_>>());
+        // Four bands overflow with the same ten members: one family.
+        assert_eq!(found.oversized.count, 1);
+        assert_eq!(found.oversized.largest, 10);
+        assert_eq!(found.oversized.pairs_skipped, 45 - 9);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn strategies_agree(starts in prop::collection::vec(0u64..60, 2..40), cap in 2usize..8) {
+            let h = MinHasher::new(32, 3).unwrap();
+            let sigs: Vec<Signature> = starts.iter().map(|&s| sig(&h, s..s + 40)).collect();
+            let refs: Vec<&Signature> = sigs.iter().collect();
+            let params = LshParams::new(8, 4, 32).unwrap();
+            let map = find_candidates(&refs, &CandidateConfig { params, bucket_cap: cap, strategy: BandingStrategy::ConcurrentMap });
+            let sort = find_candidates(&refs, &CandidateConfig { params, bucket_cap: cap, strategy: BandingStrategy::SortGroup });
+            prop_assert_eq!(map, sort);
+        }
+    }
+}

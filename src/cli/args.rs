@@ -1,0 +1,221 @@
+//! Options shared by the commands that read documents and detect copies.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use neardup::candidates::{BandingStrategy, LshParams};
+use neardup::ingest::{DocumentReader, Input, JsonFields, ReadOptions, RecordError};
+use neardup::normalize::NormalizeOptions;
+use neardup::relate::RelateConfig;
+use neardup::{Document, ScanConfig};
+
+/// Where documents come from and how they are read.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Files or folders to read (folders recursively: .txt/.md files are one
+    /// document each, .jsonl files one per line), or - for JSONL on stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// JSONL field holding the document id (a string or a number).
+    #[arg(long, default_value = "id", value_name = "NAME")]
+    pub id_field: String,
+    /// JSONL field holding the document text.
+    #[arg(long, default_value = "text", value_name = "NAME")]
+    pub text_field: String,
+    /// JSONL field holding the publication date.
+    #[arg(long, default_value = "date", value_name = "NAME")]
+    pub date_field: String,
+    /// JSONL field holding the source URL.
+    #[arg(long, default_value = "url", value_name = "NAME")]
+    pub url_field: String,
+    /// Skip documents larger than this many bytes.
+    #[arg(long, default_value_t = neardup::ingest::DEFAULT_MAX_DOC_BYTES, value_name = "BYTES")]
+    pub max_doc_bytes: usize,
+    /// Decode invalid UTF-8 with replacement characters instead of skipping.
+    #[arg(long)]
+    pub lossy_utf8: bool,
+    /// Follow symbolic links inside folders (loops are detected and reported).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Exit with code 2 if any record had to be skipped.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+impl InputArgs {
+    /// Opens the inputs.
+    pub fn open(&self) -> anyhow::Result<DocumentReader> {
+        let inputs = self.paths.iter().map(|p| Input::parse(p)).collect();
+        let options = ReadOptions {
+            fields: JsonFields {
+                id: self.id_field.clone(),
+                text: self.text_field.clone(),
+                date: self.date_field.clone(),
+                url: self.url_field.clone(),
+            },
+            max_doc_bytes: self.max_doc_bytes,
+            lossy_utf8: self.lossy_utf8,
+            follow_symlinks: self.follow_symlinks,
+        };
+        DocumentReader::new(inputs, options).context("cannot read input")
+    }
+}
+
+/// How bucket keys are grouped (see `neardup::candidates`).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BandingArg {
+    /// Parallel sort of (key, document) pairs.
+    Sort,
+    /// Concurrent hash map (DashMap).
+    Map,
+}
+
+/// What counts as a copy, and how candidates are found.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Detection")]
+pub struct DetectArgs {
+    /// Word-shingle Jaccard similarity at which two texts are near-duplicates.
+    #[arg(short, long, default_value_t = neardup::relate::DEFAULT_NEAR_THRESHOLD, value_name = "J")]
+    pub threshold: f64,
+    /// Words per shingle.
+    #[arg(long, default_value_t = neardup::scan::DEFAULT_SHINGLE_SIZE, value_name = "N")]
+    pub shingle_size: usize,
+    /// Hash functions per MinHash signature.
+    #[arg(long, default_value_t = neardup::sketch::DEFAULT_NUM_HASHES, value_name = "K")]
+    pub num_hashes: usize,
+    /// LSH bands (with --rows; default: derived from --threshold).
+    #[arg(long, requires = "rows", value_name = "B")]
+    pub bands: Option<usize>,
+    /// Rows per LSH band (with --bands).
+    #[arg(long, requires = "bands", value_name = "R")]
+    pub rows: Option<usize>,
+    /// Buckets with more documents than this are paired through one hub
+    /// document instead of all pairs (they reflect boilerplate).
+    #[arg(long, default_value_t = neardup::candidates::DEFAULT_BUCKET_CAP, value_name = "N")]
+    pub bucket_cap: usize,
+    /// Bucketing implementation.
+    #[arg(long, value_enum, default_value = "sort")]
+    pub banding: BandingArg,
+    /// Do not apply Unicode NFKC normalization.
+    #[arg(long)]
+    pub no_nfkc: bool,
+    /// Keep letter case.
+    #[arg(long)]
+    pub keep_case: bool,
+    /// Keep typographic quotes, apostrophes and dashes as they are.
+    #[arg(long)]
+    pub keep_typography: bool,
+}
+
+impl DetectArgs {
+    /// The scan configuration these flags describe.
+    pub fn config(&self) -> ScanConfig {
+        ScanConfig {
+            normalize: NormalizeOptions {
+                nfkc: !self.no_nfkc,
+                lowercase: !self.keep_case,
+                fold_typography: !self.keep_typography,
+                collapse_whitespace: true,
+            },
+            shingle_size: self.shingle_size,
+            num_hashes: self.num_hashes,
+            relate: RelateConfig { near_threshold: self.threshold },
+            lsh: self.bands.zip(self.rows).map(|(bands, rows)| LshParams { bands, rows }),
+            bucket_cap: self.bucket_cap,
+            banding: match self.banding {
+                BandingArg::Sort => BandingStrategy::SortGroup,
+                BandingArg::Map => BandingStrategy::ConcurrentMap,
+            },
+            ..ScanConfig::default()
+        }
+    }
+}
+
+/// Shown in full before the rest are only counted.
+const WARNINGS_SHOWN: usize = 20;
+
+/// Yields the readable documents of a reader, reporting the others.
+pub struct ReportingReader {
+    reader: DocumentReader,
+    quiet: bool,
+    skipped: BTreeMap<&'static str, u64>,
+    shown: usize,
+    fatal: Option<RecordError>,
+}
+
+impl ReportingReader {
+    /// Wraps `reader`; warnings go to stderr unless `quiet`.
+    pub fn new(reader: DocumentReader, quiet: bool) -> Self {
+        ReportingReader { reader, quiet, skipped: BTreeMap::new(), shown: 0, fatal: None }
+    }
+
+    /// Number of records skipped.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    /// Prints what was skipped and ignored, then fails on a fatal read
+    /// error, on an empty input, or (when `strict`) on any skipped record.
+    pub fn finish(self, documents: u64, strict: bool) -> anyhow::Result<()> {
+        if let Some(fatal) = self.fatal {
+            anyhow::bail!("{fatal}");
+        }
+        let stats = self.reader.stats();
+        let skipped = self.skipped();
+        if !self.quiet && skipped > 0 {
+            let kinds: Vec<String> = self.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            eprintln!("neardup: skipped {skipped} records ({})", kinds.join(", "));
+        }
+        if !self.quiet && stats.ignored_files > 0 {
+            eprintln!(
+                "neardup: ignored {} files that are neither text (.txt, .md) nor JSONL",
+                stats.ignored_files
+            );
+        }
+        if documents == 0 {
+            anyhow::bail!(
+                "no documents found in the input{}",
+                if skipped + stats.ignored_files > 0 { " (see the messages above)" } else { "" }
+            );
+        }
+        if strict && skipped > 0 {
+            anyhow::bail!("{skipped} records were skipped and --strict is set");
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for ReportingReader {
+    type Item = Document;
+
+    fn next(&mut self) -> Option<Document> {
+        if self.fatal.is_some() {
+            return None;
+        }
+        loop {
+            match self.reader.next()? {
+                Ok(doc) => return Some(doc),
+                Err(err) if err.is_fatal() => {
+                    self.fatal = Some(err);
+                    return None;
+                }
+                Err(err) => {
+                    *self.skipped.entry(err.kind.label()).or_default() += 1;
+                    if !self.quiet {
+                        if self.shown < WARNINGS_SHOWN {
+                            eprintln!(
+                                "neardup: warning: {}",
+                                neardup::report::terminal_safe(&err.to_string())
+                            );
+                        } else if self.shown == WARNINGS_SHOWN {
+                            eprintln!("neardup: warning: further warnings are only counted");
+                        }
+                        self.shown += 1;
+                    }
+                }
+            }
+        }
+    }
+}
