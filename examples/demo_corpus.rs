@@ -11,7 +11,10 @@
 //! * `corpora/demo/meta.json`: the positives grouped by kind, for
 //!   `neardup eval --groups`.
 //!
-//! Run with `cargo run --example demo-corpus`. Every choice is derived from an
+//! Run with `cargo run --example demo-corpus`; `-- --out DIR` writes the
+//! generated files under `DIR` instead (the articles are still read from the
+//! repository), which is how a test checks that the committed files are
+//! reproducible. Every choice is derived from an
 //! xxh3 hash of a label (article name, purpose), so the output is identical on
 //! every machine and does not depend on a random number generator's version.
 
@@ -37,6 +40,28 @@ struct Doc {
     content_key: String,
     /// How it was made, for `meta.json`.
     kind: &'static str,
+    /// The edits applied, for edited reprints.
+    edits: Vec<&'static str>,
+}
+
+impl Doc {
+    /// A generated copy of `family`, stored as `copies/{family}--{suffix}.txt`.
+    fn copy(
+        family: &str,
+        suffix: &str,
+        text: String,
+        content_key: String,
+        kind: &'static str,
+    ) -> Doc {
+        Doc {
+            id: format!("copies/{family}--{suffix}.txt"),
+            text,
+            family: family.to_string(),
+            content_key,
+            kind,
+            edits: Vec::new(),
+        }
+    }
 }
 
 struct Article {
@@ -70,11 +95,16 @@ const FOOTERS: [&str; 4] = [
     "This article has been updated since it was first published to include further comment.",
 ];
 
-const HEADLINE_FORMS: [&str; 4] = ["UPDATED: {}", "{} - what we know so far", "Local news: {}", "{} (latest)"];
+const HEADLINE_FORMS: [&str; 4] =
+    ["UPDATED: {}", "{} - what we know so far", "Local news: {}", "{} (latest)"];
 
 /// Edits applied to make an edited reprint.
 fn edited(article: &Article, others: &[Article], label: &str) -> (String, Vec<&'static str>) {
-    let mut a = Article { slug: article.slug.clone(), headline: article.headline.clone(), paragraphs: article.paragraphs.clone() };
+    let mut a = Article {
+        slug: article.slug.clone(),
+        headline: article.headline.clone(),
+        paragraphs: article.paragraphs.clone(),
+    };
     let edit_count = 1 + pick(&format!("{label}/count"), 3);
     let mut kinds = Vec::new();
     let mut order: Vec<usize> = (0..6).collect();
@@ -99,7 +129,9 @@ fn edited(article: &Article, others: &[Article], label: &str) -> (String, Vec<&'
             }
             3 => {
                 let donor = &others[pick(&format!("{label}/donor"), others.len())];
-                let para = donor.paragraphs[pick(&format!("{label}/donor-para"), donor.paragraphs.len())].clone();
+                let para = donor.paragraphs
+                    [pick(&format!("{label}/donor-para"), donor.paragraphs.len())]
+                .clone();
                 let at = 1 + pick(&format!("{label}/insert"), a.paragraphs.len() - 1);
                 a.paragraphs.insert(at, para);
                 kinds.push("paragraph added from another article");
@@ -110,7 +142,8 @@ fn edited(article: &Article, others: &[Article], label: &str) -> (String, Vec<&'
                 let (i, _) = a.paragraphs.iter().enumerate().max_by_key(|(_, p)| p.len()).unwrap();
                 let p = &a.paragraphs[i];
                 if let Some(pos) = p.find(|c: char| c.is_ascii_digit()) {
-                    let end = p[pos..].find(|c: char| !c.is_ascii_digit()).map_or(p.len(), |e| pos + e);
+                    let end =
+                        p[pos..].find(|c: char| !c.is_ascii_digit()).map_or(p.len(), |e| pos + e);
                     let n: u64 = p[pos..end].parse().unwrap_or(1);
                     a.paragraphs[i] = format!("{}{}{}", &p[..pos], n + 1 + n / 10, &p[end..]);
                     kinds.push("number changed");
@@ -120,7 +153,12 @@ fn edited(article: &Article, others: &[Article], label: &str) -> (String, Vec<&'
                 }
             }
             5 => {
-                a.paragraphs = a.paragraphs.iter().enumerate().map(|(i, p)| typos(p, &format!("{label}/typos/{i}"))).collect();
+                a.paragraphs = a
+                    .paragraphs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| typos(p, &format!("{label}/typos/{i}")))
+                    .collect();
                 kinds.push("typos");
             }
             _ => {}
@@ -141,7 +179,10 @@ fn typos(paragraph: &str, label: &str) -> String {
         .enumerate()
         .map(|(i, w)| {
             let chars: Vec<char> = w.chars().collect();
-            if chars.len() > 4 && pick(&format!("{label}/{i}"), 40) == 0 && chars.iter().all(|c| c.is_alphabetic()) {
+            if chars.len() > 4
+                && pick(&format!("{label}/{i}"), 40) == 0
+                && chars.iter().all(|c| c.is_alphabetic())
+            {
                 let mut c = chars.clone();
                 c.swap(1, 2);
                 c.into_iter().collect()
@@ -179,6 +220,15 @@ fn reformatted(article: &Article) -> String {
 
 fn main() -> std::io::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpora/demo");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let out = match args.as_slice() {
+        [] => root.clone(),
+        [flag, dir] if flag == "--out" => PathBuf::from(dir),
+        _ => {
+            eprintln!("usage: demo-corpus [--out DIR]");
+            std::process::exit(2);
+        }
+    };
     let mut names: Vec<PathBuf> = fs::read_dir(root.join("articles"))?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
@@ -196,27 +246,46 @@ fn main() -> std::io::Result<()> {
         let others: Vec<Article> = articles
             .iter()
             .filter(|o| o.slug != article.slug)
-            .map(|o| Article { slug: o.slug.clone(), headline: o.headline.clone(), paragraphs: o.paragraphs.clone() })
+            .map(|o| Article {
+                slug: o.slug.clone(),
+                headline: o.headline.clone(),
+                paragraphs: o.paragraphs.clone(),
+            })
             .collect();
-        let original = fs::read_to_string(root.join("articles").join(format!("{}.txt", article.slug)))?;
+        let original =
+            fs::read_to_string(root.join("articles").join(format!("{}.txt", article.slug)))?;
         let s = &article.slug;
-        let mut family = vec![Doc { id: format!("articles/{s}.txt"), text: original.clone(), family: s.clone(), content_key: s.clone(), kind: "original" }];
+        let mut family = vec![Doc {
+            id: format!("articles/{s}.txt"),
+            text: original.clone(),
+            family: s.clone(),
+            content_key: s.clone(),
+            kind: "original",
+            edits: Vec::new(),
+        }];
+        let reprint = || {
+            let (text, edits) = edited(article, &others, &format!("{s}/reprint"));
+            let mut doc = Doc::copy(s, "reprint", text, format!("{s}/reprint"), "edited_reprint");
+            doc.edits = edits;
+            doc
+        };
         // Four plans in turn, so every kind of copy occurs several times.
         match i % 4 {
             0 => {
-                family.push(Doc { id: format!("copies/{s}--copy.txt"), text: original.clone(), family: s.clone(), content_key: s.clone(), kind: "exact_copy" });
-                let (text, _) = edited(article, &others, &format!("{s}/reprint"));
-                family.push(Doc { id: format!("copies/{s}--reprint.txt"), text, family: s.clone(), content_key: format!("{s}/reprint"), kind: "edited_reprint" });
+                family.push(Doc::copy(s, "copy", original.clone(), s.clone(), "exact_copy"));
+                family.push(reprint());
             }
             1 => {
-                family.push(Doc { id: format!("copies/{s}--reformatted.txt"), text: reformatted(article), family: s.clone(), content_key: s.clone(), kind: "reformatted_copy" });
+                let text = reformatted(article);
+                family.push(Doc::copy(s, "reformatted", text, s.clone(), "reformatted_copy"));
             }
             2 => {
-                let (text, _) = edited(article, &others, &format!("{s}/reprint"));
-                let reprint = Article::parse(s, &text);
-                family.push(Doc { id: format!("copies/{s}--reprint.txt"), text, family: s.clone(), content_key: format!("{s}/reprint"), kind: "edited_reprint" });
+                let reprint = reprint();
                 // A copy of the reprint, reformatted: a second-generation copy.
-                family.push(Doc { id: format!("copies/{s}--reprint-reformatted.txt"), text: reformatted(&reprint), family: s.clone(), content_key: format!("{s}/reprint"), kind: "reformatted_copy" });
+                let text = reformatted(&Article::parse(s, &reprint.text));
+                let key = reprint.content_key.clone();
+                family.push(reprint);
+                family.push(Doc::copy(s, "reprint-reformatted", text, key, "reformatted_copy"));
             }
             _ => {} // No copies: a singleton.
         }
@@ -233,7 +302,8 @@ fn main() -> std::io::Result<()> {
     for members in by_family.values() {
         for (i, a) in members.iter().enumerate() {
             for b in &members[i + 1..] {
-                let relation = if a.content_key == b.content_key { "duplicate" } else { "near_duplicate" };
+                let relation =
+                    if a.content_key == b.content_key { "duplicate" } else { "near_duplicate" };
                 positives.push((a.id.clone(), b.id.clone(), relation));
                 let kind = if a.kind == "original" { b.kind } else { "copy_of_copy" };
                 groups.entry(kind).or_default().push((a.id.clone(), b.id.clone()));
@@ -241,20 +311,35 @@ fn main() -> std::io::Result<()> {
         }
     }
 
-    let copies = root.join("copies");
+    let copies = out.join("copies");
     if copies.exists() {
         fs::remove_dir_all(&copies)?;
     }
     fs::create_dir_all(&copies)?;
     for d in docs.iter().filter(|d| d.kind != "original") {
-        write(&root.join(&d.id), &d.text)?;
+        write(&out.join(&d.id), &d.text)?;
     }
     let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
     let truth = serde_json::json!({ "docs": ids, "positives": positives });
-    write(&root.join("truth.json"), &(serde_json::to_string_pretty(&truth)? + "\n"))?;
-    let meta = serde_json::json!({ "positive_groups": groups });
-    write(&root.join("meta.json"), &(serde_json::to_string_pretty(&meta)? + "\n"))?;
-    eprintln!("{} documents, {} positive pairs written under {}", docs.len(), positives.len(), root.display());
+    write(&out.join("truth.json"), &(serde_json::to_string_pretty(&truth)? + "\n"))?;
+    let doc_meta: BTreeMap<&str, serde_json::Value> = docs
+        .iter()
+        .map(|d| {
+            let mut m = serde_json::json!({ "kind": d.kind, "source": d.family });
+            if !d.edits.is_empty() {
+                m["edits"] = serde_json::json!(d.edits);
+            }
+            (d.id.as_str(), m)
+        })
+        .collect();
+    let meta = serde_json::json!({ "docs": doc_meta, "positive_groups": groups });
+    write(&out.join("meta.json"), &(serde_json::to_string_pretty(&meta)? + "\n"))?;
+    eprintln!(
+        "{} documents, {} positive pairs written under {}",
+        docs.len(),
+        positives.len(),
+        out.display()
+    );
     Ok(())
 }
 

@@ -290,19 +290,22 @@ impl<'a> Report<'a> {
         for (i, &m) in cluster.members.iter().enumerate() {
             let id = terminal_safe(o.id(m));
             // The first member anchors the list; every other member shows its
-            // strongest link (ties go to the earliest other member).
-            let link = (i > 0)
-                .then(|| links.get(&m))
-                .flatten()
-                .into_iter()
-                .flatten()
-                .map(|e| (if e.a == m { e.b } else { e.a }, *e))
-                .max_by(|x, y| {
-                    x.1.scores
-                        .jaccard()
-                        .total_cmp(&y.1.scores.jaccard())
-                        .then_with(|| y.0.cmp(&x.0))
-                });
+            // strongest link to an earlier member (so the list reads as a
+            // tree), or to any member when it has no earlier one.
+            let candidates = || {
+                links.get(&m).into_iter().flatten().map(|e| (if e.a == m { e.b } else { e.a }, *e))
+            };
+            let strongest = |earlier_only: bool| {
+                candidates()
+                    .filter(|(other, _)| !earlier_only || cluster.members[..i].contains(other))
+                    .max_by(|x, y| {
+                        x.1.scores
+                            .jaccard()
+                            .total_cmp(&y.1.scores.jaccard())
+                            .then_with(|| y.0.cmp(&x.0))
+                    })
+            };
+            let link = if i == 0 { None } else { strongest(true).or_else(|| strongest(false)) };
             match link {
                 None => writeln!(w, "  {id}")?,
                 Some((other, e)) => writeln!(

@@ -1,0 +1,19 @@
+//! Integration tests: they run the real `neardup` binary.
+//!
+//! One test binary holds every module (as in ripgrep), so the binary and its
+//! helpers are built once.
+
+// Helpers shared by every module: temp folders, running the binary, corpora.
+mod util;
+
+// `neardup scan`: inputs, ids, output formats, exit codes, bad input. New CLI
+// behaviour gets its test here.
+mod cli;
+// The demo corpus: reproducible from its generator, and fully detected.
+mod demo;
+// Same output whatever the number of threads.
+mod determinism;
+// Quality on the labelled dev sets in ../shared/devset (skipped when absent).
+mod devset;
+// `neardup eval`.
+mod eval;
