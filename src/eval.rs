@@ -123,7 +123,8 @@ pub struct Score {
     pub tp: usize,
     /// False positives.
     pub fp: usize,
-    /// False negatives.
+    /// False negatives (`"fn"` in JSON).
+    #[serde(rename = "fn")]
     pub fn_: usize,
     /// tp / (tp + fp); 1 when nothing was predicted.
     pub precision: f64,
@@ -161,8 +162,12 @@ pub struct RelationScore {
     pub correct: usize,
     /// Of the found positives, predicted with this same relation.
     pub same_label: usize,
-    /// Precision of the predictions, recall of the truth, and their F1.
-    pub score: Score,
+    /// `found / truth`; `None` when the truth has no such pair.
+    pub recall: Option<f64>,
+    /// `correct / predicted`; `None` when nothing was predicted as this.
+    pub precision: Option<f64>,
+    /// Harmonic mean of the two, when both exist.
+    pub f1: Option<f64>,
 }
 
 /// Recall of one named group of positives.
@@ -238,13 +243,12 @@ where
             if truth_r.is_empty() && predicted_r.is_empty() {
                 return None;
             }
-            let precision = Score::new(correct, predicted_r.len() - correct, 0).precision;
-            let recall = Score::new(found.len(), 0, truth_r.len() - found.len()).recall;
-            let f1 = if precision + recall == 0.0 {
-                0.0
-            } else {
-                2.0 * precision * recall / (precision + recall)
-            };
+            let ratio = |num: usize, den: usize| (den > 0).then(|| num as f64 / den as f64);
+            let recall = ratio(found.len(), truth_r.len());
+            let precision = ratio(correct, predicted_r.len());
+            let f1 = precision
+                .zip(recall)
+                .map(|(p, r)| if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) });
             Some(RelationScore {
                 relation,
                 truth: truth_r.len(),
@@ -252,14 +256,9 @@ where
                 predicted: predicted_r.len(),
                 correct,
                 same_label,
-                score: Score {
-                    tp: found.len(),
-                    fp: predicted_r.len() - correct,
-                    fn_: truth_r.len() - found.len(),
-                    precision,
-                    recall,
-                    f1,
-                },
+                recall,
+                precision,
+                f1,
             })
         })
         .collect();
@@ -326,8 +325,11 @@ mod tests {
             (near.truth, near.found, near.predicted, near.correct, near.same_label),
             (1, 1, 3, 2, 1)
         );
+        assert_eq!(near.precision, Some(2.0 / 3.0));
         let dup = e.relations.iter().find(|r| r.relation == Relation::Duplicate).unwrap();
         assert_eq!((dup.found, dup.same_label), (1, 0));
+        // Never predicted as duplicate: no precision, hence no F1.
+        assert_eq!((dup.recall, dup.precision, dup.f1), (Some(1.0), None, None));
         assert_eq!(
             e.missed,
             [PairOutcome { a: "a".into(), b: "e".into(), relation: Relation::Contained }]

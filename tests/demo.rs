@@ -78,6 +78,6 @@ fn every_labelled_pair_of_the_demo_is_found_and_nothing_else() {
         .success();
     let e: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(e["overall"]["fp"], 0, "{e}");
-    assert_eq!(e["overall"]["fn_"], 0, "{e}");
+    assert_eq!(e["overall"]["fn"], 0, "{e}");
     assert!(e["overall"]["tp"].as_u64().unwrap() >= 40);
 }

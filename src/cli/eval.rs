@@ -145,18 +145,19 @@ fn write_text(
         "F1",
         "same label"
     )?;
+    let num = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.4}"));
     for r in &e.relations {
         writeln!(
             out,
-            "{:<15} {:>6} {:>6} {:>7.4}   {:>9} {:>7} {:>9.4}   {:>6.4}   {:>10}",
+            "{:<15} {:>6} {:>6} {:>7}   {:>9} {:>7} {:>9}   {:>6}   {:>10}",
             r.relation.as_str(),
             r.truth,
             r.found,
-            r.score.recall,
+            num(r.recall),
             r.predicted,
             r.correct,
-            r.score.precision,
-            r.score.f1,
+            num(r.precision),
+            num(r.f1),
             format!("{}/{}", r.same_label, r.found),
         )?;
     }
