@@ -13,6 +13,7 @@
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+use crate::attribute::{Attribution, AttributionReason};
 use crate::relate::Relation;
 
 /// Seed of cluster ids.
@@ -62,6 +63,9 @@ pub struct Cluster {
     pub id: String,
     /// Member document indices, in input order.
     pub members: Vec<u32>,
+    /// The likely original (see [`crate::attribute`]); until attribution
+    /// runs, the first member.
+    pub original: Attribution,
 }
 
 /// The stable id of a cluster whose smallest member id is `smallest_id`.
@@ -93,7 +97,14 @@ where
             let members: Vec<u32> = group.iter().map(|&(_, d)| d).collect();
             let smallest =
                 members.iter().map(|&d| ids[d as usize].as_str()).min().unwrap_or_default();
-            Cluster { id: cluster_id(smallest), members }
+            Cluster {
+                id: cluster_id(smallest),
+                original: Attribution {
+                    original: members[0],
+                    reason: AttributionReason::FirstSeen,
+                },
+                members,
+            }
         })
         .collect();
     clusters.sort_by(|a, b| b.members.len().cmp(&a.members.len()).then_with(|| a.id.cmp(&b.id)));

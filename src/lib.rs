@@ -47,12 +47,18 @@
 
 #![deny(missing_docs)]
 
+pub mod attribute;
+pub mod boilerplate;
 pub mod candidates;
 pub mod cluster;
+pub mod duplicates;
 mod error;
 pub mod eval;
+pub mod evidence;
+pub mod features;
 pub mod ingest;
 pub mod normalize;
+pub mod passage;
 pub mod relate;
 pub mod report;
 pub mod scan;

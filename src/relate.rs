@@ -1,25 +1,44 @@
 //! Stage 7a of the pipeline: verified scores → a named relation.
 //!
-//! | relation | meaning |
-//! |---|---|
-//! | `duplicate` | the same sequence of normalized words: only case, whitespace, line ends, punctuation or typography differ |
-//! | `near_duplicate` | the same article with editorial changes: word-shingle Jaccard at least the threshold |
-//! | `contained` | reserved: one document found inside a larger one |
-//! | `spun` | reserved: a synonym-rewritten copy |
+//! | relation | meaning | rule (on content shingles, boilerplate removed) |
+//! |---|---|---|
+//! | `duplicate` | the same sequence of normalized words: only case, whitespace, line ends, punctuation or typography differ | equal content hashes |
+//! | `near_duplicate` | the same article with editorial changes | Jaccard ≥ `near_threshold` **and** each document is at least `near_min_containment` inside the other |
+//! | `contained` | the smaller document found inside a larger one (a page carrying an article, an article carrying its teaser) | the smaller is at least `contained_threshold` inside the larger and has at least `min_contained_shingles` content shingles |
+//! | `spun` | reserved: a synonym-rewritten copy | |
+//!
+//! The two-sided condition on `near_duplicate` is what keeps stories apart.
+//! A page made of articles A and B can reach a Jaccard of 0.4 with each of
+//! them, but only a fraction of the page is inside either article. So it is
+//! `contained`-linked to both, and never joins (or chains) their clusters.
+//! With `near_min_containment` above one half, a document can never be the
+//! near-duplicate of two documents that share nothing: more than half of it
+//! would have to lie in each. The default, 0.55, still admits two
+//! equal-sized texts at the Jaccard threshold of 0.4 (containment
+//! `2J/(1+J)` = 0.57).
 //!
 //! `duplicate` is decided by equal content hashes before any pair is
-//! verified (see [`crate::scan`]); this module classifies the other pairs from
-//! their [`PairScores`].
+//! verified (see [`crate::duplicates`]); this module classifies the other
+//! pairs from their [`PairScores`].
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::evidence::Evidence;
 use crate::verify::PairScores;
 
 /// Default Jaccard similarity of word 5-shingles for `near_duplicate`.
 pub const DEFAULT_NEAR_THRESHOLD: f64 = 0.4;
+/// Default share of each document that must be inside the other for
+/// `near_duplicate`.
+pub const DEFAULT_NEAR_MIN_CONTAINMENT: f64 = 0.55;
+/// Default share of the smaller document that must be inside the larger for
+/// `contained`.
+pub const DEFAULT_CONTAINED_THRESHOLD: f64 = 0.6;
+/// Default minimum size, in content shingles, of a contained document.
+pub const DEFAULT_MIN_CONTAINED_SHINGLES: u32 = 20;
 
 /// How two documents are related.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -87,8 +106,10 @@ pub struct Edge {
     pub b: u32,
     /// How they are related.
     pub relation: Relation,
-    /// Exact overlap of their shingle sets.
+    /// Exact overlap of their content shingle sets.
     pub scores: PairScores,
+    /// Where they match (computed for `contained` pairs).
+    pub evidence: Option<Evidence>,
 }
 
 /// Thresholds that turn scores into relations.
@@ -96,18 +117,51 @@ pub struct Edge {
 pub struct RelateConfig {
     /// Minimum word-shingle Jaccard similarity for `near_duplicate`.
     pub near_threshold: f64,
+    /// Minimum containment, in both directions, for `near_duplicate`.
+    pub near_min_containment: f64,
+    /// Minimum containment of the smaller document for `contained`.
+    pub contained_threshold: f64,
+    /// Minimum number of content shingles of a contained document.
+    pub min_contained_shingles: u32,
 }
 
 impl Default for RelateConfig {
     fn default() -> Self {
-        RelateConfig { near_threshold: DEFAULT_NEAR_THRESHOLD }
+        RelateConfig {
+            near_threshold: DEFAULT_NEAR_THRESHOLD,
+            near_min_containment: DEFAULT_NEAR_MIN_CONTAINMENT,
+            contained_threshold: DEFAULT_CONTAINED_THRESHOLD,
+            min_contained_shingles: DEFAULT_MIN_CONTAINED_SHINGLES,
+        }
     }
+}
+
+/// A classified pair: its relation, and whether `b` is the contained
+/// document (so the edge must be written `b → a`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Classified {
+    /// The relation.
+    pub relation: Relation,
+    /// For `contained`: true if and only if `b` is inside `a`.
+    pub swap: bool,
 }
 
 impl RelateConfig {
     /// The relation of a verified pair that is not an exact duplicate, if any.
-    pub fn classify(&self, scores: &PairScores) -> Option<Relation> {
-        (scores.jaccard() >= self.near_threshold).then_some(Relation::NearDuplicate)
+    pub fn classify(&self, scores: &PairScores) -> Option<Classified> {
+        let (a_in_b, b_in_a) = (scores.containment_a_in_b(), scores.containment_b_in_a());
+        if scores.jaccard() >= self.near_threshold
+            && a_in_b.min(b_in_a) >= self.near_min_containment
+        {
+            return Some(Classified { relation: Relation::NearDuplicate, swap: false });
+        }
+        let (share, len, swap) = if scores.len_a <= scores.len_b {
+            (a_in_b, scores.len_a, false)
+        } else {
+            (b_in_a, scores.len_b, true)
+        };
+        (share >= self.contained_threshold && len >= self.min_contained_shingles)
+            .then_some(Classified { relation: Relation::Contained, swap })
     }
 }
 
@@ -124,12 +178,35 @@ mod tests {
         assert!("copy".parse::<Relation>().is_err());
     }
 
+    fn relation(
+        cfg: &RelateConfig,
+        shared: u32,
+        len_a: u32,
+        len_b: u32,
+    ) -> Option<(Relation, bool)> {
+        cfg.classify(&PairScores { shared, len_a, len_b }).map(|c| (c.relation, c.swap))
+    }
+
     #[test]
     fn near_duplicate_needs_the_threshold() {
         let cfg = RelateConfig::default();
-        let at = PairScores { shared: 40, len_a: 70, len_b: 70 }; // J = 0.4
-        let below = PairScores { shared: 39, len_a: 70, len_b: 70 };
-        assert_eq!(cfg.classify(&at), Some(Relation::NearDuplicate));
-        assert_eq!(cfg.classify(&below), None);
+        assert_eq!(relation(&cfg, 40, 70, 70), Some((Relation::NearDuplicate, false))); // J = 0.4
+        assert_eq!(relation(&cfg, 39, 70, 70), None);
+    }
+
+    #[test]
+    fn an_article_inside_a_page_is_contained_not_near() {
+        let cfg = RelateConfig::default();
+        // A 300-shingle article fully inside a 700-shingle page: J = 0.43,
+        // but only 43 % of the page is in the article.
+        assert_eq!(relation(&cfg, 300, 300, 700), Some((Relation::Contained, false)));
+        // The same seen from the page's side: the article is `b`.
+        assert_eq!(relation(&cfg, 300, 700, 300), Some((Relation::Contained, true)));
+        // A page that is mostly the article is a near-duplicate.
+        assert_eq!(relation(&cfg, 300, 300, 340), Some((Relation::NearDuplicate, false)));
+        // Too little of the smaller one inside (half of it): nothing.
+        assert_eq!(relation(&cfg, 150, 300, 700), None);
+        // Tiny documents are not "contained".
+        assert_eq!(relation(&cfg, 10, 10, 700), None);
     }
 }

@@ -1,21 +1,19 @@
 //! The whole pipeline over one batch of documents: [`Scanner::scan`].
 //!
 //! ```text
-//! Document ─┬─ normalize ── shingle ── sketch ─┐   (parallel, per batch)
-//!           └─ content hash ───────────────────┤
-//!    exact-duplicate groups (equal content hash) ─ representatives only:
-//!    candidates (LSH bands) ── verify (exact sets) ── relate ── expand to
-//!    members ── cluster ──▶ ScanOutcome
+//! Document ─▶ features (parallel, per batch): content hash, shingle set,
+//!             MinHash signature, passage fingerprints
+//!   exact-duplicate groups ─▶ one representative per distinct text
+//!   boilerplate: document frequency of shingles ─▶ content sets
+//!   candidates: LSH bands (signatures) ∪ passages (content fingerprints)
+//!   verify (exact, on content sets) ─▶ relate ─▶ expand to group members
+//!   evidence (aligned spans) for `contained` pairs
+//!   clusters ─▶ attribution ─▶ ScanOutcome
 //! ```
 //!
 //! Documents are pulled from the iterator in batches and featurized in
-//! parallel (rayon); only the features are kept (distinct shingle hashes and
-//! the signature), never the text. Exact duplicates (equal sequences of
-//! normalized tokens) are grouped first, and only one representative per
-//! group goes through banding and verification: a thousand identical pages
-//! cost one signature's worth of buckets, and cannot overflow a bucket by
-//! themselves. Edges found between representatives are then expanded to the
-//! members of their groups.
+//! parallel (rayon). Texts are kept in memory for the two steps that need
+//! positions (boilerplate runs and evidence spans) and for nothing else.
 //!
 //! The outcome does not depend on the number of threads: every parallel step
 //! either writes to its own slot or is followed by a sort.
@@ -25,24 +23,27 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::attribute::{Attribution, AttributionReason, attribute, parse_date};
+use crate::boilerplate::{BoilerplateConfig, FrequentShingles, boilerplate_shingles, without};
 use crate::candidates::{
     BandingStrategy, CandidateConfig, DEFAULT_BUCKET_CAP, LshParams, OversizedReport,
     find_candidates,
 };
 use crate::cluster::{Cluster, build_clusters};
+use crate::duplicates::DuplicateGroups;
+use crate::evidence::align;
+use crate::features::{DocFeatures, Featurizer};
 use crate::ingest::Document;
-use crate::normalize::{NormalizeOptions, Normalizer};
+use crate::normalize::NormalizeOptions;
+use crate::passage::{DEFAULT_WINNOW_WINDOW, PassageConfig, find_passage_candidates};
 use crate::relate::{Edge, RelateConfig, Relation};
-use crate::shingle::{ShingleHasher, ShingleSet, hash_token};
-use crate::sketch::{DEFAULT_NUM_HASHES, DEFAULT_SEED, MinHasher, Signature};
+use crate::shingle::{ShingleHasher, ShingleSet};
+use crate::sketch::{DEFAULT_NUM_HASHES, DEFAULT_SEED, MinHasher};
 use crate::verify::PairScores;
 use crate::{Error, Result};
 
 /// Default shingle size in words (see `ARCHITECTURE.md` for the measurement).
 pub const DEFAULT_SHINGLE_SIZE: usize = 5;
-/// Groups of copies larger than this are not expanded into every pair: their
-/// members are paired with the group's representative only.
-pub const MAX_EXPANDED_PAIRS: usize = 4096;
 /// Documents featurized together.
 const BATCH_DOCS: usize = 4096;
 /// Bytes of text featurized together (whichever limit comes first).
@@ -67,6 +68,12 @@ pub struct ScanConfig {
     pub bucket_cap: usize,
     /// Bucketing implementation.
     pub banding: BandingStrategy,
+    /// Passage fingerprint window, in shingles.
+    pub winnow_window: usize,
+    /// Passage candidate settings.
+    pub passage: PassageConfig,
+    /// What counts as boilerplate.
+    pub boilerplate: BoilerplateConfig,
 }
 
 impl Default for ScanConfig {
@@ -80,6 +87,9 @@ impl Default for ScanConfig {
             lsh: None,
             bucket_cap: DEFAULT_BUCKET_CAP,
             banding: BandingStrategy::default(),
+            winnow_window: DEFAULT_WINNOW_WINDOW,
+            passage: PassageConfig::default(),
+            boilerplate: BoilerplateConfig::default(),
         }
     }
 }
@@ -99,18 +109,20 @@ pub struct DocInfo {
     pub tokens: u32,
     /// Number of distinct shingles.
     pub shingles: u32,
+    /// Of those, how many are boilerplate.
+    pub boilerplate_shingles: u32,
 }
 
 /// Wall time spent in each stage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct StageTimings {
-    /// Reading, normalizing, shingling and sketching (streamed together).
+    /// Reading, normalizing, shingling, sketching and winnowing.
     pub featurize: Duration,
-    /// Exact-duplicate grouping and LSH banding.
+    /// Duplicate grouping, boilerplate, LSH and passage candidates.
     pub candidates: Duration,
     /// Exact verification and classification.
     pub verify: Duration,
-    /// Expansion to group members and clustering.
+    /// Expansion, evidence, clustering and attribution.
     pub cluster: Duration,
 }
 
@@ -125,17 +137,29 @@ pub struct ScanStats {
     pub empty_documents: u64,
     /// Groups of two or more identical documents.
     pub duplicate_groups: u64,
-    /// Distinct documents that went through banding.
+    /// Distinct documents that went through candidate search.
     pub representatives: u64,
-    /// Candidate pairs verified.
+    /// Shingles frequent enough to be boilerplate where they occur in short runs.
+    pub frequent_shingles: u64,
+    /// Distinct documents with some boilerplate removed.
+    pub documents_with_boilerplate: u64,
+    /// Candidate pairs from LSH bands.
+    pub lsh_candidates: u64,
+    /// Candidate pairs from shared passages.
+    pub passage_candidates: u64,
+    /// Distinct candidate pairs verified.
     pub candidate_pairs: u64,
     /// Candidates that verified as related.
     pub verified_pairs: u64,
+    /// Candidates whose shared text was all boilerplate: dropped.
+    pub boilerplate_only_pairs: u64,
     /// Related pairs not listed because their group was too large to expand
     /// (the clusters still hold every member).
     pub pairs_not_expanded: u64,
-    /// Buckets paired through a hub.
+    /// LSH buckets paired through a hub.
     pub oversized: OversizedReport,
+    /// Passage groups paired through a hub.
+    pub oversized_passages: OversizedReport,
     /// Time per stage.
     pub timings: StageTimings,
 }
@@ -165,53 +189,83 @@ impl ScanOutcome {
     }
 }
 
-/// The features of one document.
-#[derive(Clone, Debug)]
-pub struct DocFeatures {
-    /// Hash of the sequence of normalized tokens; `None` when there is none.
-    pub content_hash: Option<u128>,
-    /// Number of tokens.
-    pub tokens: u32,
-    /// Distinct word shingles.
-    pub shingles: ShingleSet,
-    /// MinHash signature of the shingles.
-    pub signature: Signature,
-}
-
 /// Runs the pipeline with one configuration.
 #[derive(Clone, Debug)]
 pub struct Scanner {
     config: ScanConfig,
-    normalizer: Normalizer,
-    shingler: ShingleHasher,
-    minhasher: MinHasher,
+    featurizer: Featurizer,
     lsh: LshParams,
+}
+
+/// Per-document state between the stages of one scan.
+struct Corpus {
+    texts: Vec<String>,
+    features: Vec<DocFeatures>,
+    groups: DuplicateGroups,
+    /// Content sets of documents that have boilerplate (indexed by document;
+    /// `None` where the full set is the content).
+    content: Vec<Option<ShingleSet>>,
+}
+
+impl Corpus {
+    /// The content shingles of a document (those of its representative).
+    fn content(&self, doc: u32) -> &ShingleSet {
+        let rep = self.groups.representative_of[doc as usize] as usize;
+        self.content[rep].as_ref().unwrap_or(&self.features[rep].shingles)
+    }
+
+    /// Returns true if and only if `a` and `b` share some shingle that is
+    /// boilerplate in one of them (checked only where boilerplate exists).
+    fn shares_boilerplate(&self, a: u32, b: u32) -> bool {
+        let rep = |d: u32| self.groups.representative_of[d as usize] as usize;
+        let has_boilerplate = |d: u32| self.content[rep(d)].is_some();
+        (has_boilerplate(a) || has_boilerplate(b))
+            && self.features[rep(a)].shingles.intersection_len(&self.features[rep(b)].shingles) > 0
+    }
 }
 
 impl Scanner {
     /// Checks the configuration and prepares the stages.
     pub fn new(config: ScanConfig) -> Result<Self> {
-        let threshold = config.relate.near_threshold;
-        if !(threshold > 0.0 && threshold <= 1.0) {
+        let relate = &config.relate;
+        for (name, value) in [
+            ("near-duplicate threshold", relate.near_threshold),
+            ("contained threshold", relate.contained_threshold),
+        ] {
+            if !(value > 0.0 && value <= 1.0) {
+                return Err(Error::Config(format!("the {name} must be in (0, 1], got {value}")));
+            }
+        }
+        if !(0.0..=1.0).contains(&relate.near_min_containment) {
             return Err(Error::Config(format!(
-                "the near-duplicate threshold must be in (0, 1], got {threshold}"
+                "the near-duplicate minimum containment must be in [0, 1], got {}",
+                relate.near_min_containment
             )));
         }
-        if config.bucket_cap < 2 {
-            return Err(Error::Config("the bucket cap must be at least 2".into()));
+        for (name, value, least) in [
+            ("bucket cap", config.bucket_cap, 2),
+            ("passage group cap", config.passage.group_cap, 2),
+            ("winnowing window", config.winnow_window, 1),
+            ("number of shared passages", config.passage.min_shared as usize, 1),
+        ] {
+            if value < least {
+                return Err(Error::Config(format!(
+                    "the {name} must be at least {least}, got {value}"
+                )));
+            }
         }
         let minhasher = MinHasher::new(config.num_hashes, config.seed)?;
         let lsh = match config.lsh {
             Some(p) => LshParams::new(p.bands, p.rows, config.num_hashes)?,
-            None => LshParams::for_threshold(threshold, config.num_hashes)?,
+            None => LshParams::for_threshold(relate.near_threshold, config.num_hashes)?,
         };
-        Ok(Scanner {
-            normalizer: Normalizer::new(config.normalize),
-            shingler: ShingleHasher::new(config.shingle_size)?,
+        let featurizer = Featurizer::new(
+            config.normalize,
+            ShingleHasher::new(config.shingle_size)?,
             minhasher,
-            lsh,
-            config,
-        })
+            config.winnow_window,
+        );
+        Ok(Scanner { featurizer, lsh, config })
     }
 
     /// The configuration.
@@ -224,17 +278,9 @@ impl Scanner {
         self.lsh
     }
 
-    /// Normalizes, shingles and sketches one text.
+    /// Normalizes, shingles, sketches and winnows one text.
     pub fn featurize(&self, text: &str) -> DocFeatures {
-        let mut tokens = Vec::new();
-        self.normalizer.for_each_token(text, |_, t| tokens.push(hash_token(t)));
-        let content_hash = (!tokens.is_empty()).then(|| {
-            let bytes: Vec<u8> = tokens.iter().flat_map(|h| h.to_le_bytes()).collect();
-            xxhash_rust::xxh3::xxh3_128(&bytes)
-        });
-        let shingles = self.shingler.shingle_set(&tokens);
-        let signature = self.minhasher.sketch(&shingles);
-        DocFeatures { content_hash, tokens: tokens.len() as u32, shingles, signature }
+        self.featurizer.featurize(text)
     }
 
     /// Scans documents: finds every related pair and the clusters they form.
@@ -246,7 +292,7 @@ impl Scanner {
         I: IntoIterator<Item = Document>,
     {
         let started = Instant::now();
-        let (docs, mut features) = self.featurize_all(documents.into_iter())?;
+        let (mut docs, texts, features) = self.featurize_all(documents.into_iter())?;
         let mut stats = ScanStats {
             documents: docs.len() as u64,
             bytes: docs.iter().map(|d| d.bytes).sum(),
@@ -259,49 +305,40 @@ impl Scanner {
         let groups = DuplicateGroups::find(&features);
         stats.duplicate_groups = groups.groups.len() as u64;
         stats.representatives = groups.representatives.len() as u64;
-        // Members' sets equal their representative's: free them.
-        for group in &groups.groups {
-            for &m in &group[1..] {
-                features[m as usize].shingles = ShingleSet::default();
-            }
-        }
-        let signatures: Vec<&Signature> =
-            groups.representatives.iter().map(|&d| &features[d as usize].signature).collect();
-        let candidates = find_candidates(
-            &signatures,
-            &CandidateConfig {
-                params: self.lsh,
-                bucket_cap: self.config.bucket_cap,
-                strategy: self.config.banding,
-            },
-        );
-        stats.candidate_pairs = candidates.pairs.len() as u64;
-        stats.oversized = candidates.oversized;
+        let mut corpus = Corpus { content: vec![None; texts.len()], texts, features, groups };
+        self.remove_boilerplate(&mut corpus, &mut docs, &mut stats);
+        let pairs = self.candidates(&corpus, &mut stats);
         stats.timings.candidates = started.elapsed();
 
         let started = Instant::now();
-        let verified: Vec<Edge> = candidates
-            .pairs
+        let boilerplate_only = std::sync::atomic::AtomicU64::new(0);
+        let verified: Vec<Edge> = pairs
             .par_iter()
-            .filter_map(|&(i, j)| {
-                let (a, b) =
-                    (groups.representatives[i as usize], groups.representatives[j as usize]);
-                let scores = PairScores::between(
-                    &features[a as usize].shingles,
-                    &features[b as usize].shingles,
-                );
-                let relation = self.config.relate.classify(&scores)?;
-                Some(Edge { a, b, relation, scores })
+            .filter_map(|&(a, b)| {
+                let scores = PairScores::between(corpus.content(a), corpus.content(b));
+                if scores.shared == 0 && corpus.shares_boilerplate(a, b) {
+                    boilerplate_only.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                let c = self.config.relate.classify(&scores)?;
+                let (a, b, scores) = if c.swap { (b, a, scores.swapped()) } else { (a, b, scores) };
+                Some(Edge { a, b, relation: c.relation, scores, evidence: None })
             })
             .collect();
         stats.verified_pairs = verified.len() as u64;
+        stats.boilerplate_only_pairs = boilerplate_only.into_inner();
         stats.timings.verify = started.elapsed();
 
         let started = Instant::now();
-        let mut edges = groups.expand(&verified, &features, &mut stats.pairs_not_expanded);
+        let mut edges = corpus.groups.expand(
+            &verified,
+            |d| corpus.content(d).len() as u32,
+            &mut stats.pairs_not_expanded,
+        );
         edges.par_sort_unstable_by_key(|e| (e.a, e.b));
+        self.add_evidence(&corpus, &mut edges);
         let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
-        let clusters = build_clusters(&ids, edges.iter().map(|e| (e.a, e.b, e.relation)));
+        let mut clusters = build_clusters(&ids, edges.iter().map(|e| (e.a, e.b, e.relation)));
+        attribute_clusters(&mut clusters, &docs, &edges, &corpus.groups);
         stats.timings.cluster = started.elapsed();
 
         Ok(ScanOutcome { docs, edges, clusters, stats })
@@ -311,8 +348,9 @@ impl Scanner {
     fn featurize_all(
         &self,
         mut documents: impl Iterator<Item = Document>,
-    ) -> Result<(Vec<DocInfo>, Vec<DocFeatures>)> {
+    ) -> Result<(Vec<DocInfo>, Vec<String>, Vec<DocFeatures>)> {
         let mut infos = Vec::new();
+        let mut texts = Vec::new();
         let mut features = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut batch: Vec<Document> = Vec::with_capacity(BATCH_DOCS);
@@ -333,7 +371,7 @@ impl Scanner {
                 return Err(Error::TooManyDocuments { limit: u64::from(u32::MAX) - 1 });
             }
             let computed: Vec<DocFeatures> =
-                batch.par_iter().map(|d| self.featurize(&d.text)).collect();
+                batch.par_iter().map(|d| self.featurizer.featurize(&d.text)).collect();
             for (doc, f) in batch.drain(..).zip(computed) {
                 if !seen.insert(doc.id.clone()) {
                     return Err(Error::DuplicateId(doc.id));
@@ -342,187 +380,159 @@ impl Scanner {
                     bytes: doc.text.len() as u64,
                     tokens: f.tokens,
                     shingles: f.shingles.len() as u32,
+                    boilerplate_shingles: 0,
                     id: doc.id,
                     date: doc.date,
                     url: doc.url,
                 });
+                texts.push(doc.text);
                 features.push(f);
             }
         }
-        Ok((infos, features))
+        Ok((infos, texts, features))
     }
-}
 
-/// Documents with equal content hashes.
-struct DuplicateGroups {
-    /// Groups of two or more, each in input order; the first is the
-    /// representative.
-    groups: Vec<Vec<u32>>,
-    /// One document per distinct non-empty content, in input order.
-    representatives: Vec<u32>,
-    /// For each document, the index of its group in `groups`, if any.
-    group_of: Vec<Option<u32>>,
-}
-
-impl DuplicateGroups {
-    fn find(features: &[DocFeatures]) -> Self {
-        let mut keyed: Vec<(u128, u32)> = features
-            .iter()
-            .enumerate()
-            .filter_map(|(i, f)| f.content_hash.map(|h| (h, i as u32)))
+    /// Finds frequent shingles and removes those in short runs from the
+    /// representatives' content sets (and from their fingerprints).
+    fn remove_boilerplate(&self, corpus: &mut Corpus, docs: &mut [DocInfo], stats: &mut ScanStats) {
+        let reps = &corpus.groups.representatives;
+        let sets: Vec<&ShingleSet> =
+            reps.iter().map(|&d| &corpus.features[d as usize].shingles).collect();
+        let frequent = FrequentShingles::count(&sets, self.config.boilerplate.min_df);
+        stats.frequent_shingles = frequent.len() as u64;
+        if frequent.is_empty() {
+            return;
+        }
+        let removed: Vec<(u32, Vec<u64>)> = reps
+            .par_iter()
+            .filter(|&&d| frequent.any_in(&corpus.features[d as usize].shingles))
+            .map(|&d| {
+                let sequence = self.featurizer.sequence(&corpus.texts[d as usize]);
+                let bp = boilerplate_shingles(
+                    &sequence.hashes,
+                    self.config.shingle_size,
+                    &frequent,
+                    self.config.boilerplate.max_run_tokens,
+                );
+                (d, bp)
+            })
+            .filter(|(_, bp)| !bp.is_empty())
             .collect();
-        keyed.par_sort_unstable();
-        let mut groups = Vec::new();
-        let mut representatives = Vec::new();
-        let mut group_of = vec![None; features.len()];
-        for run in keyed.chunk_by(|x, y| x.0 == y.0) {
-            representatives.push(run[0].1);
-            if run.len() > 1 {
-                for &(_, d) in run {
-                    group_of[d as usize] = Some(groups.len() as u32);
-                }
-                groups.push(run.iter().map(|&(_, d)| d).collect());
+        stats.documents_with_boilerplate = removed.len() as u64;
+        for (d, bp) in removed {
+            let f = &mut corpus.features[d as usize];
+            f.fingerprints.retain(|h| bp.binary_search(h).is_err());
+            corpus.content[d as usize] = Some(without(&f.shingles, &bp));
+            let count = bp.len() as u32;
+            for &m in corpus.groups.group(d).unwrap_or(&[d]) {
+                docs[m as usize].boilerplate_shingles = count;
             }
         }
-        representatives.sort_unstable();
-        DuplicateGroups { groups, representatives, group_of }
     }
 
-    /// The group of `doc`, if it has copies.
-    fn group(&self, doc: u32) -> Option<&[u32]> {
-        self.group_of[doc as usize].map(|g| self.groups[g as usize].as_slice())
+    /// LSH and passage candidates among representatives, as sorted distinct
+    /// document pairs.
+    fn candidates(&self, corpus: &Corpus, stats: &mut ScanStats) -> Vec<(u32, u32)> {
+        let reps = &corpus.groups.representatives;
+        let signatures: Vec<_> =
+            reps.iter().map(|&d| &corpus.features[d as usize].signature).collect();
+        let lsh = find_candidates(
+            &signatures,
+            &CandidateConfig {
+                params: self.lsh,
+                bucket_cap: self.config.bucket_cap,
+                strategy: self.config.banding,
+            },
+        );
+        let fingerprints: Vec<&[u64]> =
+            reps.iter().map(|&d| corpus.features[d as usize].fingerprints.as_slice()).collect();
+        let sizes: Vec<u32> = reps.iter().map(|&d| corpus.content(d).len() as u32).collect();
+        let passages = find_passage_candidates(&fingerprints, &sizes, &self.config.passage);
+        stats.lsh_candidates = lsh.pairs.len() as u64;
+        stats.passage_candidates = passages.pairs.len() as u64;
+        stats.oversized = lsh.oversized;
+        stats.oversized_passages = passages.oversized;
+        let mut pairs: Vec<(u32, u32)> = lsh
+            .pairs
+            .into_iter()
+            .chain(passages.pairs)
+            .map(|(i, j)| (reps[i as usize], reps[j as usize]))
+            .collect();
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        stats.candidate_pairs = pairs.len() as u64;
+        pairs
     }
 
-    /// Duplicate edges inside groups plus verified edges expanded to all
-    /// member pairs; groups too large to expand keep a star around the
-    /// representative.
-    fn expand(
-        &self,
-        verified: &[Edge],
-        features: &[DocFeatures],
-        not_expanded: &mut u64,
-    ) -> Vec<Edge> {
-        let mut edges = Vec::new();
-        for group in &self.groups {
-            let n = group.len();
-            let scores = {
-                let len = features[group[0] as usize].shingles.len() as u32;
-                PairScores { shared: len, len_a: len, len_b: len }
-            };
-            let dup = |a: u32, b: u32| Edge {
-                a: a.min(b),
-                b: a.max(b),
-                relation: Relation::Duplicate,
-                scores,
-            };
-            if n * (n - 1) / 2 <= MAX_EXPANDED_PAIRS {
-                for (i, &a) in group.iter().enumerate() {
-                    edges.extend(group[i + 1..].iter().map(|&b| dup(a, b)));
-                }
-            } else {
-                edges.extend(group[1..].iter().map(|&b| dup(group[0], b)));
-                *not_expanded += (n * (n - 1) / 2 - (n - 1)) as u64;
-            }
+    /// Aligned spans for every `contained` pair.
+    fn add_evidence(&self, corpus: &Corpus, edges: &mut [Edge]) {
+        let n = self.config.shingle_size;
+        edges.par_iter_mut().filter(|e| e.relation == Relation::Contained).for_each(|e| {
+            let (a_text, b_text) = (&corpus.texts[e.a as usize], &corpus.texts[e.b as usize]);
+            let (a_seq, b_seq) =
+                (self.featurizer.sequence(a_text), self.featurizer.sequence(b_text));
+            let (a_set, b_set) = (corpus.content(e.a), corpus.content(e.b));
+            let shared = |h: u64| a_set.contains(h) && b_set.contains(h);
+            e.evidence = Some(align(a_text, &a_seq, b_text, &b_seq, n, shared));
+        });
+    }
+}
+
+/// Names the likely original of every cluster.
+fn attribute_clusters(
+    clusters: &mut [Cluster],
+    docs: &[DocInfo],
+    edges: &[Edge],
+    groups: &DuplicateGroups,
+) {
+    let mut carried = vec![0usize; docs.len()];
+    // Average containment of each document in the other versions it is
+    // linked to: (sum, count). Links between identical copies say nothing
+    // about direction and are left out.
+    let mut contained = vec![(0.0f64, 0u32); docs.len()];
+    for e in edges {
+        if e.relation == Relation::Contained {
+            carried[e.a as usize] += 1;
+        } else if e.relation != Relation::Duplicate {
+            contained[e.a as usize].0 += e.scores.containment_a_in_b();
+            contained[e.a as usize].1 += 1;
+            contained[e.b as usize].0 += e.scores.containment_b_in_a();
+            contained[e.b as usize].1 += 1;
         }
-        for edge in verified {
-            let left = self.group(edge.a).unwrap_or(std::slice::from_ref(&edge.a));
-            let right = self.group(edge.b).unwrap_or(std::slice::from_ref(&edge.b));
-            if left.len() * right.len() > MAX_EXPANDED_PAIRS {
-                *not_expanded += (left.len() * right.len() - 1) as u64;
-                edges.push(edge.clone());
-                continue;
+    }
+    let date = |m: u32| docs[m as usize].date.as_deref().and_then(parse_date);
+    for cluster in clusters {
+        // One version per group of identical copies; a version has the
+        // earliest date and all the carriers of its copies.
+        let copies =
+            |v: u32| groups.group(v).unwrap_or(std::slice::from_ref(&cluster.members[0])).to_vec();
+        let copies_of = |v: u32| if groups.group(v).is_some() { copies(v) } else { vec![v] };
+        let versions: Vec<u32> = cluster
+            .members
+            .iter()
+            .copied()
+            .filter(|&m| groups.representative_of[m as usize] == m)
+            .collect();
+        let chosen = attribute(
+            &versions,
+            |v| copies_of(v).into_iter().filter_map(date).min(),
+            |v| copies_of(v).into_iter().map(|m| carried[m as usize]).sum(),
+            |v| {
+                let (sum, count) = contained[v as usize];
+                (count > 0).then(|| sum / f64::from(count))
+            },
+        );
+        // Among identical copies, the earliest dated one (else the first read).
+        let version_copies = copies_of(chosen.original);
+        let dated = version_copies.iter().filter_map(|&m| date(m).map(|d| (d, m))).min();
+        cluster.original = match dated {
+            Some((_, m)) if m != chosen.original => {
+                Attribution { original: m, reason: AttributionReason::EarliestDate }
             }
-            for &a in left {
-                for &b in right {
-                    let (a, b, scores) =
-                        if a < b { (a, b, edge.scores) } else { (b, a, edge.scores.swapped()) };
-                    edges.push(Edge { a, b, relation: edge.relation, scores });
-                }
-            }
-        }
-        edges
+            _ => chosen,
+        };
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn article(seed: usize, words: usize) -> String {
-        // Deterministic pseudo-text: distinct vocabularies per seed.
-        (0..words)
-            .map(|i| format!("w{}x{}", (i * 7919 + seed * 104_729) % 5003, seed % 3))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    fn scan(texts: &[(&str, String)]) -> ScanOutcome {
-        let scanner = Scanner::new(ScanConfig::default()).unwrap();
-        scanner.scan(texts.iter().map(|(id, t)| Document::new(*id, t.clone()))).unwrap()
-    }
-
-    #[test]
-    fn finds_duplicates_near_duplicates_and_nothing_else() {
-        let base = article(1, 300);
-        let upper = base.to_uppercase().replace(' ', "\n  ");
-        let edited = format!("{} extra closing words here", &base[..base.len() * 9 / 10]);
-        let other = article(2, 300);
-        let out = scan(&[("base", base), ("other", other), ("upper", upper), ("edited", edited)]);
-        let pairs: Vec<(&str, &str, Relation)> =
-            out.edges.iter().map(|e| (out.id(e.a), out.id(e.b), e.relation)).collect();
-        assert_eq!(
-            pairs,
-            [
-                ("base", "upper", Relation::Duplicate),
-                ("base", "edited", Relation::NearDuplicate),
-                ("upper", "edited", Relation::NearDuplicate),
-            ]
-        );
-        assert_eq!(out.clusters.len(), 1);
-        assert_eq!(out.clusters[0].members, [0, 2, 3]);
-        assert_eq!(out.stats.duplicate_groups, 1);
-        assert_eq!(out.stats.representatives, 3);
-    }
-
-    #[test]
-    fn empty_documents_are_never_paired() {
-        let out = scan(&[("a", String::new()), ("b", "  ...  ".into()), ("c", article(3, 50))]);
-        assert!(out.edges.is_empty());
-        assert_eq!(out.stats.empty_documents, 2);
-    }
-
-    #[test]
-    fn repeated_ids_are_rejected() {
-        let scanner = Scanner::new(ScanConfig::default()).unwrap();
-        let docs = vec![Document::new("x", "a b c"), Document::new("x", "d e f")];
-        assert!(matches!(scanner.scan(docs), Err(Error::DuplicateId(id)) if id == "x"));
-    }
-
-    #[test]
-    fn large_duplicate_groups_keep_a_star() {
-        let text = article(4, 40);
-        let docs: Vec<(String, String)> =
-            (0..100).map(|i| (format!("d{i:03}"), text.clone())).collect();
-        let scanner = Scanner::new(ScanConfig::default()).unwrap();
-        let out =
-            scanner.scan(docs.iter().map(|(id, t)| Document::new(id.clone(), t.clone()))).unwrap();
-        // 100·99/2 = 4950 > 4096: a star of 99 edges.
-        assert_eq!(out.edges.len(), 99);
-        assert!(out.edges.iter().all(|e| e.a == 0));
-        assert_eq!(out.stats.pairs_not_expanded, 4950 - 99);
-        assert_eq!(out.clusters[0].members.len(), 100);
-    }
-
-    #[test]
-    fn invalid_configurations_are_refused() {
-        for config in [
-            ScanConfig { shingle_size: 0, ..ScanConfig::default() },
-            ScanConfig { num_hashes: 0, ..ScanConfig::default() },
-            ScanConfig { bucket_cap: 1, ..ScanConfig::default() },
-            ScanConfig { relate: RelateConfig { near_threshold: 0.0 }, ..ScanConfig::default() },
-            ScanConfig { lsh: Some(LshParams { bands: 100, rows: 2 }), ..ScanConfig::default() },
-        ] {
-            assert!(matches!(Scanner::new(config), Err(Error::Config(_))));
-        }
-    }
-}
+mod tests;

@@ -54,3 +54,97 @@ fn mixed_set_precision_and_natural_republications() {
     let (found, total) = group(&e, "natural_duplicates");
     assert!(found as f64 >= 0.95 * total as f64, "natural re-publications {found}/{total}");
 }
+
+/// Pairs and clusters of a scan of a dev set.
+fn scan(set: &Path) -> (Vec<Value>, Vec<Value>) {
+    let dir = crate::util::Dir::new();
+    neardup()
+        .args(["scan", "--quiet", "--pairs"])
+        .arg(dir.join("p.jsonl"))
+        .arg("--clusters")
+        .arg(dir.join("c.jsonl"))
+        .arg(set.join("docs"))
+        .assert()
+        .success();
+    (crate::util::read_jsonl(&dir.join("p.jsonl")), crate::util::read_jsonl(&dir.join("c.jsonl")))
+}
+
+#[test]
+fn syndication_set_articles_and_teasers_inside_pages() {
+    let Some(devset) = devset() else { return };
+    let e = eval(&devset.join("syndication"));
+    let contained =
+        e["relations"].as_array().unwrap().iter().find(|r| r["relation"] == "contained").unwrap();
+    let recall = contained["recall"].as_f64().unwrap();
+    assert!(recall >= 0.98, "contained recall {recall}");
+    let precision = e["overall"]["precision"].as_f64().unwrap();
+    assert!(precision >= 0.99, "precision {precision}: {}", e["false_positives"]);
+}
+
+/// Neither a pair nor a cluster may join two different stories carried by
+/// the same page (unless the truth says they are related).
+fn assert_carried_stories_stay_apart(set: &Path) {
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(set.join("meta.json")).unwrap()).unwrap();
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(set.join("truth.json")).unwrap()).unwrap();
+    let positives: std::collections::HashSet<(String, String)> = truth["positives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            let (a, b) = (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string());
+            [(a.clone(), b.clone()), (b, a)]
+        })
+        .collect();
+    let docs = meta["docs"].as_object().unwrap();
+    let source = |id: &str| {
+        docs.get(id).and_then(|d| d.get("source")).and_then(Value::as_str).map(str::to_string)
+    };
+    // For every document, the sources carried by the same pages as its own.
+    let mut apart: std::collections::HashMap<String, std::collections::HashSet<String>> =
+        Default::default();
+    for d in docs.values() {
+        let Some(carries) = d.get("carries").and_then(Value::as_array) else { continue };
+        let sources: Vec<String> =
+            carries.iter().filter_map(|c| c["source"].as_str().map(str::to_string)).collect();
+        for s in &sources {
+            apart.entry(s.clone()).or_default().extend(sources.iter().filter(|o| *o != s).cloned());
+        }
+    }
+    let forbidden = |a: &str, b: &str| match (source(a), source(b)) {
+        (Some(sa), Some(sb)) => {
+            apart.get(&sa).is_some_and(|o| o.contains(&sb))
+                && !positives.contains(&(a.to_string(), b.to_string()))
+        }
+        _ => false,
+    };
+    let (pairs, clusters) = scan(set);
+    let mut checked = 0;
+    for p in &pairs {
+        let (a, b) = (p["a"].as_str().unwrap(), p["b"].as_str().unwrap());
+        assert!(!forbidden(a, b), "two stories carried by one page were paired: {p}");
+        checked += 1;
+    }
+    for c in &clusters {
+        let members: Vec<&str> =
+            c["members"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+        for (i, a) in members.iter().enumerate() {
+            for b in &members[i + 1..] {
+                assert!(
+                    !forbidden(a, b),
+                    "cluster {} joins two stories carried by one page: {a} {b}",
+                    c["id"]
+                );
+            }
+        }
+    }
+    assert!(checked > 100 && !apart.is_empty());
+}
+
+#[test]
+fn stories_carried_by_one_page_stay_apart() {
+    let Some(devset) = devset() else { return };
+    assert_carried_stories_stay_apart(&devset.join("syndication"));
+    assert_carried_stories_stay_apart(&devset.join("mixed"));
+}

@@ -17,3 +17,6 @@ mod determinism;
 mod devset;
 // `neardup eval`.
 mod eval;
+// Articles inside bigger pages: contained pairs, spans, boilerplate,
+// cluster hygiene, attribution.
+mod syndication;

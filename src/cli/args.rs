@@ -4,9 +4,11 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use neardup::boilerplate::BoilerplateConfig;
 use neardup::candidates::{BandingStrategy, LshParams};
 use neardup::ingest::{DocumentReader, Input, JsonFields, ReadOptions, RecordError};
 use neardup::normalize::NormalizeOptions;
+use neardup::passage::PassageConfig;
 use neardup::relate::RelateConfig;
 use neardup::{Document, ScanConfig};
 
@@ -39,6 +41,11 @@ pub struct InputArgs {
     /// Follow symbolic links inside folders (loops are detected and reported).
     #[arg(long)]
     pub follow_symlinks: bool,
+    /// Use text files' modification times as their dates (the earliest copy
+    /// of a story is named its original). Off by default because copying and
+    /// checking out files resets these times.
+    #[arg(long)]
+    pub dates_from_mtime: bool,
     /// Exit with code 2 if any record had to be skipped.
     #[arg(long)]
     pub strict: bool,
@@ -58,6 +65,7 @@ impl InputArgs {
             max_doc_bytes: self.max_doc_bytes,
             lossy_utf8: self.lossy_utf8,
             follow_symlinks: self.follow_symlinks,
+            dates_from_mtime: self.dates_from_mtime,
         };
         DocumentReader::new(inputs, options).context("cannot read input")
     }
@@ -98,6 +106,32 @@ pub struct DetectArgs {
     /// Bucketing implementation.
     #[arg(long, value_enum, default_value = "sort")]
     pub banding: BandingArg,
+    /// Share of the smaller document that must be inside the larger one for
+    /// the pair to be `contained` (a page carrying an article).
+    #[arg(long, default_value_t = neardup::relate::DEFAULT_CONTAINED_THRESHOLD, value_name = "C")]
+    pub contained_threshold: f64,
+    /// Share of each document that must be inside the other for a
+    /// `near_duplicate` (below it, the larger one carries other text).
+    #[arg(long, default_value_t = neardup::relate::DEFAULT_NEAR_MIN_CONTAINMENT, value_name = "C")]
+    pub near_min_containment: f64,
+    /// Smallest document, in content shingles, that can be `contained`.
+    #[arg(long, default_value_t = neardup::relate::DEFAULT_MIN_CONTAINED_SHINGLES, value_name = "N")]
+    pub min_contained_shingles: u32,
+    /// Passage fingerprint window, in shingles: a shared run of this many
+    /// shingles always yields a shared fingerprint.
+    #[arg(long, default_value_t = neardup::passage::DEFAULT_WINNOW_WINDOW, value_name = "W")]
+    pub winnow_window: usize,
+    /// Shared passage fingerprints that make two documents a candidate pair.
+    #[arg(long, default_value_t = neardup::passage::DEFAULT_MIN_SHARED, value_name = "N")]
+    pub min_shared_passages: u32,
+    /// Text in at least this many documents is boilerplate where it forms
+    /// short runs (see --boilerplate-run).
+    #[arg(long, default_value_t = neardup::boilerplate::DEFAULT_MIN_DF, value_name = "N")]
+    pub boilerplate_df: u32,
+    /// Repeated runs of at least this many words are content, not
+    /// boilerplate (a story syndicated to many sites stays findable).
+    #[arg(long, default_value_t = neardup::boilerplate::DEFAULT_MAX_RUN_TOKENS, value_name = "WORDS")]
+    pub boilerplate_run: usize,
     /// Do not apply Unicode NFKC normalization.
     #[arg(long)]
     pub no_nfkc: bool,
@@ -121,7 +155,21 @@ impl DetectArgs {
             },
             shingle_size: self.shingle_size,
             num_hashes: self.num_hashes,
-            relate: RelateConfig { near_threshold: self.threshold },
+            relate: RelateConfig {
+                near_threshold: self.threshold,
+                near_min_containment: self.near_min_containment,
+                contained_threshold: self.contained_threshold,
+                min_contained_shingles: self.min_contained_shingles,
+            },
+            winnow_window: self.winnow_window,
+            passage: PassageConfig {
+                min_shared: self.min_shared_passages,
+                ..PassageConfig::default()
+            },
+            boilerplate: BoilerplateConfig {
+                min_df: self.boilerplate_df,
+                max_run_tokens: self.boilerplate_run,
+            },
             lsh: self.bands.zip(self.rows).map(|(bands, rows)| LshParams { bands, rows }),
             bucket_cap: self.bucket_cap,
             banding: match self.banding {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use neardup::report::{Report, human_bytes};
+use neardup::report::{Report, SummaryLimits, human_bytes};
 use neardup::{ScanOutcome, Scanner};
 
 use super::args::{DetectArgs, InputArgs, ReportingReader};
@@ -39,6 +39,9 @@ pub struct OutputArgs {
     /// Clusters shown in the text summary (0: all).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_clusters: usize,
+    /// `contained` pairs shown in the text summary (0: all).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_contained: usize,
 }
 
 impl OutputArgs {
@@ -90,7 +93,13 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.output.format {
-        StdoutFormat::Text => report.write_summary(&mut out, args.output.max_clusters)?,
+        StdoutFormat::Text => report.write_summary(
+            &mut out,
+            SummaryLimits {
+                clusters: args.output.max_clusters,
+                contained: args.output.max_contained,
+            },
+        )?,
         StdoutFormat::Jsonl => report.write_pairs_jsonl(&mut out)?,
         StdoutFormat::Csv => report.write_pairs_csv(&mut out)?,
     }

@@ -132,6 +132,10 @@ pub struct ReadOptions {
     pub lossy_utf8: bool,
     /// Follow symbolic links while walking directories (loops are detected).
     pub follow_symlinks: bool,
+    /// Give text files their modification time as date (used to name the
+    /// original of a story). Off by default: copying files or checking them
+    /// out of version control resets the time.
+    pub dates_from_mtime: bool,
 }
 
 impl Default for ReadOptions {
@@ -141,6 +145,7 @@ impl Default for ReadOptions {
             max_doc_bytes: DEFAULT_MAX_DOC_BYTES,
             lossy_utf8: false,
             follow_symlinks: false,
+            dates_from_mtime: false,
         }
     }
 }

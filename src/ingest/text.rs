@@ -38,11 +38,17 @@ pub(super) fn read_text_file(
     let fail = |kind| RecordError { origin: origin.clone(), kind };
     let file = std::fs::File::open(path).map_err(|e| fail(RecordErrorKind::Unreadable(e)))?;
     let limit = options.max_doc_bytes;
-    if let Ok(meta) = file.metadata()
+    let meta = file.metadata().ok();
+    if let Some(meta) = &meta
         && meta.len() > limit as u64
     {
         return Err(fail(RecordErrorKind::TooLarge { size: meta.len(), limit }));
     }
+    let date = meta
+        .filter(|_| options.dates_from_mtime)
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| jiff::Timestamp::try_from(t).ok())
+        .map(|t| t.to_string());
     // The size can change between stat and read: read at most limit + 1.
     let mut bytes = Vec::new();
     file.take(limit as u64 + 1)
@@ -52,7 +58,7 @@ pub(super) fn read_text_file(
         return Err(fail(RecordErrorKind::TooLarge { size: bytes.len() as u64, limit }));
     }
     let text = decode(bytes, options.lossy_utf8).map_err(fail)?;
-    Ok(Document { id, text, date: None, url: None, origin })
+    Ok(Document { id, text, date, url: None, origin })
 }
 
 #[cfg(test)]
@@ -75,6 +81,18 @@ mod tests {
             Err(RecordErrorKind::NotUtf8 { offset: 3 })
         ));
         assert_eq!(decode(b"caf\xe9".to_vec(), true).unwrap(), "caf\u{FFFD}");
+    }
+
+    #[test]
+    fn modification_times_are_dates_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        std::fs::write(&path, "text").unwrap();
+        let plain = read_text_file(&path, "a".into(), &ReadOptions::default()).unwrap();
+        assert_eq!(plain.date, None);
+        let options = ReadOptions { dates_from_mtime: true, ..ReadOptions::default() };
+        let dated = read_text_file(&path, "a".into(), &options).unwrap();
+        assert!(crate::attribute::parse_date(dated.date.as_deref().unwrap()).is_some());
     }
 
     #[test]

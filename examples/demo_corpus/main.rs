@@ -6,6 +6,10 @@
 //!   reprints (a new headline, a footer, a paragraph dropped or borrowed from
 //!   another article, a sentence trimmed, a number changed, typos:
 //!   `near_duplicate`);
+//! * `corpora/demo/pages/`: aggregator pages in three site templates, each
+//!   carrying one or two articles in full or as a teaser (`contained`);
+//! * `corpora/demo/teasers/`: standalone teasers (headline, first paragraphs,
+//!   a link line), contained in their article and in the pages showing them;
 //! * `corpora/demo/truth.json`: every related pair, in the format of
 //!   `neardup eval --truth`;
 //! * `corpora/demo/meta.json`: the positives grouped by kind, for
@@ -23,6 +27,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::xxh3_64;
+
+mod pages;
+
+use pages::{Carry, TEMPLATES, render_page, teaser_document};
 
 /// A deterministic choice in `0..n` for a label.
 fn pick(label: &str, n: usize) -> usize {
@@ -42,6 +50,8 @@ struct Doc {
     kind: &'static str,
     /// The edits applied, for edited reprints.
     edits: Vec<&'static str>,
+    /// For pages: what they carry (`full:SLUG`, `teaser:SLUG`).
+    carries: Vec<String>,
 }
 
 impl Doc {
@@ -60,10 +70,25 @@ impl Doc {
             content_key,
             kind,
             edits: Vec::new(),
+            carries: Vec::new(),
+        }
+    }
+
+    /// A document that is nobody's copy (a page, a teaser).
+    fn single(id: String, text: String, kind: &'static str) -> Doc {
+        Doc {
+            family: id.clone(),
+            content_key: id.clone(),
+            id,
+            text,
+            kind,
+            edits: Vec::new(),
+            carries: Vec::new(),
         }
     }
 }
 
+#[derive(Clone)]
 struct Article {
     slug: String,
     headline: String,
@@ -243,15 +268,8 @@ fn main() -> std::io::Result<()> {
 
     let mut docs: Vec<Doc> = Vec::new();
     for (i, article) in articles.iter().enumerate() {
-        let others: Vec<Article> = articles
-            .iter()
-            .filter(|o| o.slug != article.slug)
-            .map(|o| Article {
-                slug: o.slug.clone(),
-                headline: o.headline.clone(),
-                paragraphs: o.paragraphs.clone(),
-            })
-            .collect();
+        let others: Vec<Article> =
+            articles.iter().filter(|o| o.slug != article.slug).cloned().collect();
         let original =
             fs::read_to_string(root.join("articles").join(format!("{}.txt", article.slug)))?;
         let s = &article.slug;
@@ -262,6 +280,7 @@ fn main() -> std::io::Result<()> {
             content_key: s.clone(),
             kind: "original",
             edits: Vec::new(),
+            carries: Vec::new(),
         }];
         let reprint = || {
             let (text, edits) = edited(article, &others, &format!("{s}/reprint"));
@@ -295,6 +314,12 @@ fn main() -> std::io::Result<()> {
     // Truth: every pair inside a family.
     let mut positives: Vec<(String, String, &str)> = Vec::new();
     let mut groups: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    let mut carried = |a: &str, b: &str, relation: &'static str, group: &'static str| {
+        positives.push((a.to_string(), b.to_string(), relation));
+        groups.entry(group).or_default().push((a.to_string(), b.to_string()));
+    };
+    let mut extra = carried_documents(&articles, &docs, &mut carried);
+    docs.append(&mut extra);
     let by_family: BTreeMap<&str, Vec<&Doc>> = docs.iter().fold(BTreeMap::new(), |mut m, d| {
         m.entry(d.family.as_str()).or_default().push(d);
         m
@@ -311,11 +336,13 @@ fn main() -> std::io::Result<()> {
         }
     }
 
-    let copies = out.join("copies");
-    if copies.exists() {
-        fs::remove_dir_all(&copies)?;
+    for dir in ["copies", "pages", "teasers"] {
+        let dir = out.join(dir);
+        if dir.exists() {
+            fs::remove_dir_all(&dir)?;
+        }
+        fs::create_dir_all(&dir)?;
     }
-    fs::create_dir_all(&copies)?;
     for d in docs.iter().filter(|d| d.kind != "original") {
         write(&out.join(&d.id), &d.text)?;
     }
@@ -329,6 +356,9 @@ fn main() -> std::io::Result<()> {
             if !d.edits.is_empty() {
                 m["edits"] = serde_json::json!(d.edits);
             }
+            if !d.carries.is_empty() {
+                m["carries"] = serde_json::json!(d.carries);
+            }
             (d.id.as_str(), m)
         })
         .collect();
@@ -341,6 +371,101 @@ fn main() -> std::io::Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// Pages and teasers for the articles whose copies all keep the original's
+/// words (so every pair is known by construction), reporting each related
+/// pair through `related(a, b, relation, group)`.
+///
+/// A page carrying several stories *contains* each of them. A page carrying
+/// a single story is, once its template is set aside, that story with a
+/// byline: a `near_duplicate` of it (the same article with a footer).
+fn carried_documents(
+    articles: &[Article],
+    docs: &[Doc],
+    related: &mut impl FnMut(&str, &str, &'static str, &'static str),
+) -> Vec<Doc> {
+    let carriable: Vec<usize> = (0..articles.len()).filter(|i| i % 4 == 1 || i % 4 == 3).collect();
+    let family = |i: usize| -> Vec<&Doc> {
+        docs.iter()
+            .filter(|d| d.family == articles[i].slug && d.content_key == articles[i].slug)
+            .collect()
+    };
+    let mut out = Vec::new();
+    // Standalone teasers for every other carried article.
+    let mut teaser_of: BTreeMap<usize, String> = BTreeMap::new();
+    for (_, &i) in carriable.iter().enumerate().filter(|(k, _)| k % 2 == 0) {
+        let id = format!("teasers/{}--teaser.txt", articles[i].slug);
+        for d in family(i) {
+            related(&id, &d.id, "contained", "teaser_in_article");
+        }
+        teaser_of.insert(i, id.clone());
+        out.push(Doc::single(id, teaser_document(&articles[i]), "teaser"));
+    }
+    // Pages follow the templates in turn (five pages each). The plan makes
+    // every relation known by construction:
+    // * pages 0, 1 and 7 carry one article in full, alone: the page is that
+    //   story plus its template, a `near_duplicate` of it;
+    // * pages 2-6 carry two articles in full: each is `contained`;
+    // * pages 8-14 carry three teasers each, from three different full pages
+    //   (or from articles with edited reprints, which carry no other
+    //   relation), so no single document holds most of a teaser page.
+    // Each teaser is shown on one page only, so teaser text stays below the
+    // boilerplate frequency.
+    let fillers: Vec<usize> = (0..articles.len()).filter(|i| i % 4 == 0 || i % 4 == 2).collect();
+    let (t, f) = (|k: usize| (carriable[k], Carry::Teaser), |k: usize| (fillers[k], Carry::Teaser));
+    let full = |k: usize| (carriable[k], Carry::Full);
+    let items: Vec<Vec<(usize, Carry)>> = vec![
+        vec![full(0)],
+        vec![full(1)],
+        vec![full(2), full(3)],
+        vec![full(4), full(5)],
+        vec![full(6), full(7)],
+        vec![full(8), full(9)],
+        vec![full(10), full(11)],
+        vec![full(12)],
+        vec![t(0), t(2), f(0)],
+        vec![t(1), t(4), f(1)],
+        vec![t(3), t(6), f(2)],
+        vec![t(5), t(8), f(3)],
+        vec![t(7), t(10), f(4)],
+        vec![t(9), t(12), f(5)],
+        vec![t(11), f(6), f(7)],
+    ];
+    assert_eq!(items.len(), TEMPLATES.len() * 5);
+    let page_id = |p: usize| {
+        let template = &TEMPLATES[p % TEMPLATES.len()];
+        (
+            template,
+            p / TEMPLATES.len() + 1,
+            format!("pages/{}-{}.txt", template.name, p / TEMPLATES.len() + 1),
+        )
+    };
+    for (p, page_items) in items.iter().enumerate() {
+        let (template, n, id) = page_id(p);
+        let carried: Vec<(&Article, Carry)> =
+            page_items.iter().map(|&(i, c)| (&articles[i], c)).collect();
+        let mut doc = Doc::single(id.clone(), render_page(template, n, &carried, articles), "page");
+        let single = page_items.len() == 1;
+        for &(i, carry) in page_items {
+            let kind = if carry == Carry::Full { "full" } else { "teaser" };
+            doc.carries.push(format!("{kind}:{}", articles[i].slug));
+            if carry == Carry::Full {
+                for d in family(i) {
+                    if single {
+                        related(&d.id, &id, "near_duplicate", "article_alone_on_page");
+                    } else {
+                        related(&d.id, &id, "contained", "article_in_page");
+                    }
+                }
+            }
+            if let Some(teaser) = teaser_of.get(&i) {
+                related(teaser, &id, "contained", "teaser_in_page");
+            }
+        }
+        out.push(doc);
+    }
+    out
 }
 
 fn write(path: &Path, text: &str) -> std::io::Result<()> {

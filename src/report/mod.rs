@@ -5,12 +5,17 @@
 //! * **pairs (JSONL)**: one object per related pair,
 //!   `{"a", "b", "relation", "jaccard", "containment_a_in_b",
 //!   "containment_b_in_a", "shared_shingles", "shingles_a", "shingles_b",
-//!   "cluster"}`; scores are rounded to 4 decimals; `cluster` is the id of the
-//!   cluster both documents belong to (absent for `contained` pairs).
-//! * **pairs (CSV)**: the same fields as columns, with a header row.
-//! * **clusters (JSONL)**: `{"id", "size", "members"}`, members in input order.
-//! * **summary (text)**: counts, the cluster-size distribution and the largest
-//!   clusters with each member's strongest link.
+//!   "cluster"}`, plus `"matched_share"` and `"spans"` for `contained`
+//!   pairs; scores are rounded to 4 decimals and computed on content
+//!   shingles (boilerplate removed); `cluster` is the id of the cluster both
+//!   documents belong to (absent for `contained` pairs).
+//! * **pairs (CSV)**: the same fields as columns, with a header row; spans as
+//!   `a0-a1:b0-b1` separated by spaces.
+//! * **clusters (JSONL)**: `{"id", "size", "members", "original",
+//!   "original_reason", "carried_by"}`, members in input order.
+//! * **summary (text)**: counts, the cluster-size distribution, the largest
+//!   clusters with their likely original and each member's strongest link,
+//!   and the `contained` pairs with the first matched passage.
 //!
 //! Writers take any [`Write`]; the library never opens the terminal itself.
 //! Text meant for a terminal passes through [`terminal_safe`], so a document
@@ -21,8 +26,14 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::attribute::AttributionReason;
+use crate::evidence::MatchedSpan;
 use crate::relate::{Edge, Relation};
 use crate::scan::ScanOutcome;
+
+mod summary;
+
+pub use summary::SummaryLimits;
 
 /// One related pair, as written to `--pairs`.
 #[derive(Clone, Debug, Serialize)]
@@ -48,6 +59,12 @@ pub struct PairRecord<'a> {
     /// Cluster of both documents, for equivalence relations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<&'a str>,
+    /// For `contained`: share of `a`'s text inside the matched spans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_share: Option<f64>,
+    /// For `contained`: matched regions, character offsets in `a` and `b`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spans: Option<&'a [MatchedSpan]>,
 }
 
 /// One cluster, as written to `--clusters`.
@@ -59,6 +76,13 @@ pub struct ClusterRecord<'a> {
     pub size: usize,
     /// Member ids in input order.
     pub members: Vec<&'a str>,
+    /// The likely original.
+    pub original: &'a str,
+    /// Why it was chosen.
+    pub original_reason: AttributionReason,
+    /// Documents that contain a member (pages carrying the story).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub carried_by: Vec<&'a str>,
 }
 
 /// Rounds a score for output: 4 decimals are plenty and keep files small.
@@ -70,6 +94,8 @@ fn round4(x: f64) -> f64 {
 pub struct Report<'a> {
     outcome: &'a ScanOutcome,
     cluster_of: Vec<Option<u32>>,
+    /// For each document, the documents that contain it.
+    containers: Vec<Vec<u32>>,
 }
 
 impl<'a> Report<'a> {
@@ -81,11 +107,15 @@ impl<'a> Report<'a> {
                 cluster_of[m as usize] = Some(c as u32);
             }
         }
-        Report { outcome, cluster_of }
+        let mut containers = vec![Vec::new(); outcome.docs.len()];
+        for e in outcome.edges.iter().filter(|e| e.relation == Relation::Contained) {
+            containers[e.a as usize].push(e.b);
+        }
+        Report { outcome, cluster_of, containers }
     }
 
     /// The record of one edge.
-    pub fn pair(&self, edge: &Edge) -> PairRecord<'a> {
+    pub fn pair(&self, edge: &'a Edge) -> PairRecord<'a> {
         let s = &edge.scores;
         let cluster = edge
             .relation
@@ -104,6 +134,8 @@ impl<'a> Report<'a> {
             shingles_a: s.len_a,
             shingles_b: s.len_b,
             cluster,
+            matched_share: edge.evidence.as_ref().map(|ev| round4(ev.matched_share)),
+            spans: edge.evidence.as_ref().map(|ev| ev.spans.as_slice()),
         }
     }
 
@@ -118,7 +150,23 @@ impl<'a> Report<'a> {
             id: &c.id,
             size: c.members.len(),
             members: c.members.iter().map(|&m| self.outcome.id(m)).collect(),
+            original: self.outcome.id(c.original.original),
+            original_reason: c.original.reason,
+            carried_by: self.carried_by(&c.members).iter().map(|&d| self.outcome.id(d)).collect(),
         })
+    }
+
+    /// Documents that contain any of `members`, in input order, excluding
+    /// the members themselves.
+    pub fn carried_by(&self, members: &[u32]) -> Vec<u32> {
+        let mut out: Vec<u32> = members
+            .iter()
+            .flat_map(|&m| self.containers[m as usize].iter().copied())
+            .filter(|d| !members.contains(d))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Writes the pairs as JSONL.
@@ -144,6 +192,8 @@ impl<'a> Report<'a> {
             "shingles_a",
             "shingles_b",
             "cluster",
+            "matched_share",
+            "spans",
         ])?;
         for r in self.pairs() {
             csv.write_record([
@@ -157,6 +207,14 @@ impl<'a> Report<'a> {
                 &r.shingles_a.to_string(),
                 &r.shingles_b.to_string(),
                 r.cluster.unwrap_or(""),
+                &r.matched_share.map_or(String::new(), |m| m.to_string()),
+                &r.spans.map_or(String::new(), |spans| {
+                    let parts: Vec<String> = spans
+                        .iter()
+                        .map(|s| format!("{}-{}:{}-{}", s.a[0], s.a[1], s.b[0], s.b[1]))
+                        .collect();
+                    parts.join(" ")
+                }),
             ])?;
         }
         csv.flush()
@@ -195,129 +253,6 @@ impl<'a> Report<'a> {
             })
             .filter(|&(_, n)| n > 0)
             .collect()
-    }
-
-    /// Writes the human-readable summary, showing at most `max_clusters`
-    /// clusters (0: all).
-    pub fn write_summary(&self, mut w: impl Write, max_clusters: usize) -> io::Result<()> {
-        let o = self.outcome;
-        let s = &o.stats;
-        writeln!(
-            w,
-            "{} documents ({}) · {} empty · {} groups of identical documents · {} candidate pairs verified",
-            thousands(s.documents),
-            human_bytes(s.bytes),
-            thousands(s.empty_documents),
-            thousands(s.duplicate_groups),
-            thousands(s.candidate_pairs),
-        )?;
-        let counts: Vec<String> = o
-            .relation_counts()
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(r, n)| format!("{r} {}", thousands(*n as u64)))
-            .collect();
-        writeln!(
-            w,
-            "{} related pairs{}{}",
-            thousands(o.edges.len() as u64),
-            if counts.is_empty() { "" } else { ": " },
-            counts.join(", ")
-        )?;
-        if s.pairs_not_expanded > 0 {
-            writeln!(
-                w,
-                "  ({} more pairs inside very large groups are implied by the clusters, not listed)",
-                thousands(s.pairs_not_expanded)
-            )?;
-        }
-        let histogram: Vec<String> = self
-            .cluster_size_histogram()
-            .iter()
-            .map(|(label, n)| format!("{label}: {}", thousands(*n as u64)))
-            .collect();
-        writeln!(
-            w,
-            "{} clusters{}{}",
-            thousands(o.clusters.len() as u64),
-            if histogram.is_empty() { "" } else { " · sizes " },
-            histogram.join(", ")
-        )?;
-        if s.oversized.count > 0 {
-            writeln!(
-                w,
-                "{} oversized buckets (largest {} documents, likely shared boilerplate) were paired through a hub instead of all pairs",
-                thousands(s.oversized.count as u64),
-                thousands(s.oversized.largest as u64),
-            )?;
-        }
-        let shown =
-            if max_clusters == 0 { o.clusters.len() } else { max_clusters.min(o.clusters.len()) };
-        // Links of the members of the shown clusters, built once.
-        let mut links: std::collections::HashMap<u32, Vec<&Edge>> = Default::default();
-        let shown_members: std::collections::HashSet<u32> =
-            o.clusters[..shown].iter().flat_map(|c| c.members.iter().copied()).collect();
-        for e in o.edges.iter().filter(|e| e.relation.is_equivalence()) {
-            for end in [e.a, e.b] {
-                if shown_members.contains(&end) {
-                    links.entry(end).or_default().push(e);
-                }
-            }
-        }
-        for cluster in &o.clusters[..shown] {
-            self.write_cluster(&mut w, cluster, &links)?;
-        }
-        if shown < o.clusters.len() {
-            writeln!(
-                w,
-                "\n… {} more clusters (write all of them with --clusters FILE, or show more with --max-clusters)",
-                thousands((o.clusters.len() - shown) as u64)
-            )?;
-        }
-        Ok(())
-    }
-
-    fn write_cluster(
-        &self,
-        w: &mut impl Write,
-        cluster: &crate::cluster::Cluster,
-        links: &std::collections::HashMap<u32, Vec<&Edge>>,
-    ) -> io::Result<()> {
-        let o = self.outcome;
-        writeln!(w, "\ncluster {} · {} documents", cluster.id, cluster.members.len())?;
-        let width =
-            cluster.members.iter().map(|&m| o.id(m).chars().count()).max().unwrap_or(0).min(60);
-        for (i, &m) in cluster.members.iter().enumerate() {
-            let id = terminal_safe(o.id(m));
-            // The first member anchors the list; every other member shows its
-            // strongest link to an earlier member (so the list reads as a
-            // tree), or to any member when it has no earlier one.
-            let candidates = || {
-                links.get(&m).into_iter().flatten().map(|e| (if e.a == m { e.b } else { e.a }, *e))
-            };
-            let strongest = |earlier_only: bool| {
-                candidates()
-                    .filter(|(other, _)| !earlier_only || cluster.members[..i].contains(other))
-                    .max_by(|x, y| {
-                        x.1.scores
-                            .jaccard()
-                            .total_cmp(&y.1.scores.jaccard())
-                            .then_with(|| y.0.cmp(&x.0))
-                    })
-            };
-            let link = if i == 0 { None } else { strongest(true).or_else(|| strongest(false)) };
-            match link {
-                None => writeln!(w, "  {id}")?,
-                Some((other, e)) => writeln!(
-                    w,
-                    "  {id:<width$}  {:<14}  jaccard {:.3}  with {}",
-                    e.relation.as_str(),
-                    e.scores.jaccard(),
-                    terminal_safe(o.id(other)),
-                )?,
-            }
-        }
-        Ok(())
     }
 }
 
@@ -404,9 +339,10 @@ mod tests {
     fn summary_lists_clusters_and_escapes_control_characters() {
         let o = outcome();
         let mut buf = Vec::new();
-        Report::new(&o).write_summary(&mut buf, 10).unwrap();
+        Report::new(&o).write_summary(&mut buf, SummaryLimits::default()).unwrap();
         let text = String::from_utf8(buf).unwrap();
         assert!(text.contains("1 related pairs: duplicate 1"), "{text}");
+        assert!(text.contains("original: one (read first)"), "{text}");
         assert!(text.contains("sizes 2: 1"), "{text}");
         assert!(text.contains("two") && text.contains("with one"), "{text}");
         assert!(!text.contains('\u{1b}'));

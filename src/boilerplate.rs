@@ -1,0 +1,193 @@
+//! Stage 5a of the pipeline: find boilerplate in the corpus itself.
+//!
+//! Site navigation, app banners, cookie notices, "Follow us" lines and
+//! newsletter footers recur across many pages. If they counted as text, two
+//! pages of one site would look related and scores would be inflated. No list
+//! of phrases is used: boilerplate is found from the corpus.
+//!
+//! A shingle is **boilerplate in a document** when
+//! 1. it occurs in at least [`BoilerplateConfig::min_df`] distinct documents
+//!    (exact duplicates count once), and
+//! 2. it lies in a *short* repeated run: the stretch of consecutive such
+//!    shingles around it covers fewer than
+//!    [`BoilerplateConfig::max_run_tokens`] tokens.
+//!
+//! The second condition keeps real syndication. A news-agency story carried by
+//! hundreds of sites recurs just as often as a template, but as one long run
+//! of hundreds of words. It stays content, so every page can still be found to
+//! contain it. Template text comes in short blocks (a navigation line, a
+//! footer sentence) broken up by text that varies from page to page (dates,
+//! headlines, the story itself).
+//!
+//! Boilerplate shingles are removed from a document's *content* set before
+//! verification and before passage fingerprints are grouped. So they neither
+//! create candidate pairs nor count in any reported score.
+//!
+//! Document frequencies are exact: every distinct document's shingle hashes
+//! are sorted and counted in parallel. The defaults were chosen on
+//! `devset/syndication` and `devset/mixed` (see `ARCHITECTURE.md`).
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::shingle::ShingleSet;
+
+/// Default document frequency from which a shingle may be boilerplate.
+pub const DEFAULT_MIN_DF: u32 = 5;
+/// Default run length (tokens) below which frequent text is boilerplate.
+pub const DEFAULT_MAX_RUN_TOKENS: usize = 100;
+
+/// When recurring text counts as boilerplate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoilerplateConfig {
+    /// Minimum number of distinct documents a shingle occurs in.
+    pub min_df: u32,
+    /// Runs of frequent shingles covering this many tokens or more are
+    /// content, not boilerplate.
+    pub max_run_tokens: usize,
+}
+
+impl Default for BoilerplateConfig {
+    fn default() -> Self {
+        BoilerplateConfig { min_df: DEFAULT_MIN_DF, max_run_tokens: DEFAULT_MAX_RUN_TOKENS }
+    }
+}
+
+/// The shingles that occur in at least `min_df` documents.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrequentShingles {
+    hashes: Vec<u64>,
+}
+
+impl FrequentShingles {
+    /// Counts document frequencies over `sets` (one per distinct document).
+    pub fn count(sets: &[&ShingleSet], min_df: u32) -> Self {
+        let mut all: Vec<u64> =
+            sets.par_iter().flat_map_iter(|s| s.as_slice().iter().copied()).collect();
+        all.par_sort_unstable();
+        let hashes = all
+            .chunk_by(|a, b| a == b)
+            .filter(|run| run.len() as u32 >= min_df.max(2))
+            .map(|run| run[0])
+            .collect();
+        FrequentShingles { hashes }
+    }
+
+    /// Number of frequent shingles.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Returns true if and only if no shingle is frequent.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// Returns true if and only if `hash` is frequent.
+    pub fn contains(&self, hash: u64) -> bool {
+        self.hashes.binary_search(&hash).is_ok()
+    }
+
+    /// Returns true if and only if `set` holds at least one frequent shingle.
+    pub fn any_in(&self, set: &ShingleSet) -> bool {
+        let (mut i, mut j) = (0, 0);
+        let (a, b) = (set.as_slice(), self.hashes.as_slice());
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+}
+
+/// The boilerplate shingles of one document (sorted, distinct), given its
+/// shingle hashes in text order.
+///
+/// A shingle that occurs both in a short run and in a long run of the same
+/// document is content.
+pub fn boilerplate_shingles(
+    sequence: &[u64],
+    shingle_size: usize,
+    frequent: &FrequentShingles,
+    max_run_tokens: usize,
+) -> Vec<u64> {
+    let mut short = Vec::new();
+    let mut long = Vec::new();
+    let mut i = 0;
+    while i < sequence.len() {
+        if !frequent.contains(sequence[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < sequence.len() && frequent.contains(sequence[i]) {
+            i += 1;
+        }
+        let tokens = i - start + shingle_size - 1;
+        let run = &sequence[start..i];
+        if tokens < max_run_tokens {
+            short.extend_from_slice(run)
+        } else {
+            long.extend_from_slice(run)
+        }
+    }
+    short.sort_unstable();
+    short.dedup();
+    if !long.is_empty() {
+        long.sort_unstable();
+        short.retain(|h| long.binary_search(h).is_err());
+    }
+    short
+}
+
+/// `set` without the shingles in `remove` (both sorted).
+pub fn without(set: &ShingleSet, remove: &[u64]) -> ShingleSet {
+    let kept: Vec<u64> =
+        set.as_slice().iter().copied().filter(|h| remove.binary_search(h).is_err()).collect();
+    ShingleSet::from_hashes(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(v: &[u64]) -> ShingleSet {
+        ShingleSet::from_hashes(v.to_vec())
+    }
+
+    #[test]
+    fn frequency_counts_documents() {
+        let (a, b, c) = (set(&[1, 2, 3]), set(&[2, 3, 4]), set(&[3, 4, 5]));
+        let f = FrequentShingles::count(&[&a, &b, &c], 2);
+        assert_eq!(f.hashes, [2, 3, 4]);
+        assert!(f.any_in(&a) && !f.any_in(&set(&[1, 5])));
+        assert_eq!(FrequentShingles::count(&[&a, &b, &c], 3).hashes, [3]);
+    }
+
+    #[test]
+    fn short_frequent_runs_are_boilerplate_long_ones_are_content() {
+        let frequent = FrequentShingles { hashes: (100..200).collect() };
+        // Content 1..=10, a 3-shingle template block, content, a 40-shingle
+        // repeated story.
+        let mut seq: Vec<u64> = (1..=10).collect();
+        seq.extend([100, 101, 102]);
+        seq.extend(20..30);
+        seq.extend(150..190);
+        let bp = boilerplate_shingles(&seq, 5, &frequent, 30);
+        // The block covers 3 + 4 = 7 tokens: boilerplate. The story covers
+        // 44 tokens: content.
+        assert_eq!(bp, [100, 101, 102]);
+    }
+
+    #[test]
+    fn a_shingle_in_a_long_run_elsewhere_stays_content() {
+        let frequent = FrequentShingles { hashes: (100..200).collect() };
+        let mut seq: Vec<u64> = vec![100, 1];
+        seq.extend(100..150);
+        assert!(boilerplate_shingles(&seq, 5, &frequent, 30).is_empty());
+        assert_eq!(without(&set(&[1, 2, 3]), &[2]), set(&[1, 3]));
+    }
+}

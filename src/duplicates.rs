@@ -1,0 +1,117 @@
+//! Exact duplicates: documents whose normalized word sequences are equal.
+//!
+//! They are grouped by a 128-bit hash of the token sequence before any
+//! candidate search. Only one representative per group goes through banding,
+//! passage grouping and verification, so a thousand mirrored copies cost as
+//! much as one and cannot overflow a bucket by themselves. Relations found
+//! for a representative are then expanded to every member of its group.
+
+use rayon::prelude::*;
+
+use crate::features::DocFeatures;
+use crate::relate::{Edge, Relation};
+use crate::verify::PairScores;
+
+/// Groups larger than this are not expanded into every pair: their members
+/// are paired with the group's representative only.
+pub const MAX_EXPANDED_PAIRS: usize = 4096;
+
+/// Documents with equal content hashes.
+#[derive(Clone, Debug, Default)]
+pub struct DuplicateGroups {
+    /// Groups of two or more, each in input order; the first is the
+    /// representative.
+    pub groups: Vec<Vec<u32>>,
+    /// One document per distinct non-empty content, in input order.
+    pub representatives: Vec<u32>,
+    /// For each document, its representative (itself for singletons and
+    /// empty documents).
+    pub representative_of: Vec<u32>,
+    group_of: Vec<Option<u32>>,
+}
+
+impl DuplicateGroups {
+    /// Groups documents by content hash.
+    pub fn find(features: &[DocFeatures]) -> Self {
+        let mut keyed: Vec<(u128, u32)> = features
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.content_hash.map(|h| (h, i as u32)))
+            .collect();
+        keyed.par_sort_unstable();
+        let mut groups = Vec::new();
+        let mut representatives = Vec::new();
+        let mut group_of = vec![None; features.len()];
+        let mut representative_of: Vec<u32> = (0..features.len() as u32).collect();
+        for run in keyed.chunk_by(|x, y| x.0 == y.0) {
+            representatives.push(run[0].1);
+            if run.len() > 1 {
+                for &(_, d) in run {
+                    group_of[d as usize] = Some(groups.len() as u32);
+                    representative_of[d as usize] = run[0].1;
+                }
+                groups.push(run.iter().map(|&(_, d)| d).collect());
+            }
+        }
+        representatives.sort_unstable();
+        DuplicateGroups { groups, representatives, representative_of, group_of }
+    }
+
+    /// The group of `doc`, if it has copies.
+    pub fn group(&self, doc: u32) -> Option<&[u32]> {
+        self.group_of[doc as usize].map(|g| self.groups[g as usize].as_slice())
+    }
+
+    /// `duplicate` edges inside groups plus `verified` edges (between
+    /// representatives) expanded to all member pairs. Groups too large to
+    /// expand keep a star around the representative; the pairs left out are
+    /// added to `not_expanded`.
+    pub fn expand(
+        &self,
+        verified: &[Edge],
+        content_len: impl Fn(u32) -> u32,
+        not_expanded: &mut u64,
+    ) -> Vec<Edge> {
+        let mut edges = Vec::new();
+        for group in &self.groups {
+            let n = group.len();
+            let len = content_len(group[0]);
+            let scores = PairScores { shared: len, len_a: len, len_b: len };
+            let dup = |a: u32, b: u32| Edge {
+                a: a.min(b),
+                b: a.max(b),
+                relation: Relation::Duplicate,
+                scores,
+                evidence: None,
+            };
+            if n * (n - 1) / 2 <= MAX_EXPANDED_PAIRS {
+                for (i, &a) in group.iter().enumerate() {
+                    edges.extend(group[i + 1..].iter().map(|&b| dup(a, b)));
+                }
+            } else {
+                edges.extend(group[1..].iter().map(|&b| dup(group[0], b)));
+                *not_expanded += (n * (n - 1) / 2 - (n - 1)) as u64;
+            }
+        }
+        for edge in verified {
+            let left = self.group(edge.a).unwrap_or(std::slice::from_ref(&edge.a));
+            let right = self.group(edge.b).unwrap_or(std::slice::from_ref(&edge.b));
+            if left.len() * right.len() > MAX_EXPANDED_PAIRS {
+                *not_expanded += (left.len() * right.len() - 1) as u64;
+                edges.push(edge.clone());
+                continue;
+            }
+            for &a in left {
+                for &b in right {
+                    // Symmetric relations put the earlier document first;
+                    // `contained` keeps the contained document first.
+                    let keep = edge.relation == Relation::Contained || a < b;
+                    let (a, b, scores) =
+                        if keep { (a, b, edge.scores) } else { (b, a, edge.scores.swapped()) };
+                    edges.push(Edge { a, b, relation: edge.relation, scores, evidence: None });
+                }
+            }
+        }
+        edges
+    }
+}

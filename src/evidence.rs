@@ -1,0 +1,244 @@
+//! Stage 6b of the pipeline: where two documents match.
+//!
+//! Scores say *how much* of a document is found in another; evidence says
+//! *where*. For a verified pair, both texts are shingled again in order and
+//! aligned greedily. From each position of `a` whose shingle is shared
+//! content, the longest run of equal shingles starting at some position of
+//! `b` is taken as a match. Matches separated by a gap of at most one shingle
+//! width in both texts, and in the same order, are joined, so a typo or a
+//! changed word does not split a passage in two. Each match becomes a pair of
+//! character ranges, one per text.
+//!
+//! Offsets count Unicode scalar values (what Python's `str` indexes), start
+//! inclusive and end exclusive.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::features::ShingleSequence;
+
+/// A matched region: character ranges `[start, end)` in both documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MatchedSpan {
+    /// Range in document `a`.
+    pub a: [usize; 2],
+    /// Range in document `b`.
+    pub b: [usize; 2],
+}
+
+/// The matched regions of a pair.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Evidence {
+    /// Matched regions in the order of `a`.
+    pub spans: Vec<MatchedSpan>,
+    /// Share of `a`'s characters (from its first to its last token) inside
+    /// the spans.
+    pub matched_share: f64,
+    /// The beginning of the first matched passage, for people (whitespace
+    /// collapsed, at most [`EXCERPT_CHARS`] characters). Not part of the
+    /// JSON output.
+    #[serde(skip)]
+    pub excerpt: String,
+}
+
+/// Length of [`Evidence::excerpt`], in characters.
+pub const EXCERPT_CHARS: usize = 120;
+
+/// How far one shingle repeated many times in `b` is followed: each start is
+/// tried, up to this many.
+const MAX_STARTS: usize = 16;
+
+/// Matched shingles: `len` from position `i` in `a`, `b_len` from position
+/// `j` in `b` (equal until runs are joined across gaps of different width).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Run {
+    i: usize,
+    j: usize,
+    len: usize,
+    b_len: usize,
+}
+
+/// Aligns `a` against `b`. Only shingles for which `shared` is true are
+/// matched (boilerplate is left out).
+pub fn align(
+    a_text: &str,
+    a: &ShingleSequence,
+    b_text: &str,
+    b: &ShingleSequence,
+    shingle_size: usize,
+    shared: impl Fn(u64) -> bool,
+) -> Evidence {
+    let mut starts: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (j, &h) in b.hashes.iter().enumerate() {
+        if shared(h) {
+            let list = starts.entry(h).or_default();
+            if list.len() < MAX_STARTS {
+                list.push(j);
+            }
+        }
+    }
+    let mut runs: Vec<Run> = Vec::new();
+    let mut i = 0;
+    while i < a.hashes.len() {
+        let Some(candidates) = starts.get(&a.hashes[i]) else {
+            i += 1;
+            continue;
+        };
+        let extend = |j: usize| {
+            let mut len = 0;
+            while i + len < a.hashes.len()
+                && j + len < b.hashes.len()
+                && a.hashes[i + len] == b.hashes[j + len]
+                && shared(a.hashes[i + len])
+            {
+                len += 1;
+            }
+            len
+        };
+        // The longest run; on ties the first start after the previous run,
+        // which keeps matches in order.
+        let after = runs.last().map_or(0, |r| r.j + r.b_len);
+        let best = candidates
+            .iter()
+            .map(|&j| (extend(j), j >= after, std::cmp::Reverse(j)))
+            .max()
+            .map(|(len, _, std::cmp::Reverse(j))| Run { i, j, len, b_len: len });
+        match best {
+            Some(run) if run.len > 0 => {
+                i += run.len;
+                runs.push(run);
+            }
+            _ => i += 1,
+        }
+    }
+    let runs = join_close_runs(runs, shingle_size);
+    spans_of(a_text, a, b_text, b, &runs, shingle_size)
+}
+
+/// Joins consecutive runs separated by at most `gap` shingles in both texts.
+fn join_close_runs(runs: Vec<Run>, gap: usize) -> Vec<Run> {
+    let mut out: Vec<Run> = Vec::with_capacity(runs.len());
+    for run in runs {
+        if let Some(last) = out.last_mut() {
+            let (a_end, b_end) = (last.i + last.len, last.j + last.b_len);
+            if run.i >= a_end && run.i - a_end <= gap && run.j >= b_end && run.j - b_end <= gap {
+                last.len = run.i + run.len - last.i;
+                last.b_len = run.j + run.b_len - last.j;
+                continue;
+            }
+        }
+        out.push(run);
+    }
+    out
+}
+
+fn spans_of(
+    a_text: &str,
+    a: &ShingleSequence,
+    b_text: &str,
+    b: &ShingleSequence,
+    runs: &[Run],
+    shingle_size: usize,
+) -> Evidence {
+    if runs.is_empty() || a.tokens.is_empty() {
+        return Evidence::default();
+    }
+    let a_bytes: Vec<(usize, usize)> =
+        runs.iter().map(|r| a.byte_range(r.i, r.i + r.len - 1, shingle_size)).collect();
+    let b_bytes: Vec<(usize, usize)> =
+        runs.iter().map(|r| b.byte_range(r.j, r.j + r.b_len - 1, shingle_size)).collect();
+    let a_chars = to_char_offsets(a_text, &a_bytes);
+    let b_chars = to_char_offsets(b_text, &b_bytes);
+    let covered: usize = a_chars.iter().map(|(s, e)| e - s).sum();
+    let (first_start, first_end) = a_bytes[0];
+    let mut excerpt = String::new();
+    for word in a_text[first_start..first_end].split_whitespace() {
+        if excerpt.chars().count() + word.chars().count() + 1 > EXCERPT_CHARS {
+            excerpt.push('…');
+            break;
+        }
+        if !excerpt.is_empty() {
+            excerpt.push(' ');
+        }
+        excerpt.push_str(word);
+    }
+    let first = a.tokens[0].start;
+    let last = a.tokens[a.tokens.len() - 1].end;
+    let extent = a_text[first..last].chars().count().max(1);
+    Evidence {
+        spans: a_chars
+            .iter()
+            .zip(&b_chars)
+            .map(|(&(a0, a1), &(b0, b1))| MatchedSpan { a: [a0, a1], b: [b0, b1] })
+            .collect(),
+        matched_share: (covered as f64 / extent as f64).min(1.0),
+        excerpt,
+    }
+}
+
+/// Converts byte ranges (on char boundaries) into char ranges in one pass.
+fn to_char_offsets(text: &str, ranges: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut wanted: Vec<usize> = ranges.iter().flat_map(|&(s, e)| [s, e]).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut map = HashMap::with_capacity(wanted.len());
+    let mut next = wanted.iter().peekable();
+    let boundaries = text.char_indices().map(|(b, _)| b).chain(std::iter::once(text.len()));
+    for (chars, byte) in boundaries.enumerate() {
+        while let Some(&&w) = next.peek() {
+            if w > byte {
+                break;
+            }
+            map.insert(w, chars);
+            next.next();
+        }
+    }
+    ranges.iter().map(|&(s, e)| (map[&s], map[&e])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::test_featurizer as featurizer;
+
+    fn chars(text: &str, [s, e]: [usize; 2]) -> String {
+        text.chars().skip(s).take(e - s).collect()
+    }
+
+    #[test]
+    fn finds_a_passage_inside_a_page_with_char_offsets() {
+        let f = featurizer();
+        let article = "Der Bürgermeister eröffnete die neue Brücke über den Fluss am Montag.";
+        let page =
+            format!("Menü · Start · Über uns\n\nAktuell: {article}\n\nNewsletter abonnieren");
+        let (sa, sp) = (f.sequence(article), f.sequence(&page));
+        let ev = align(article, &sa, &page, &sp, 3, |_| true);
+        assert_eq!(ev.spans.len(), 1);
+        assert_eq!(chars(article, ev.spans[0].a), article.trim_end_matches('.'));
+        assert_eq!(chars(&page, ev.spans[0].b), article.trim_end_matches('.'));
+        assert!(ev.matched_share > 0.95);
+    }
+
+    #[test]
+    fn a_changed_word_does_not_split_the_passage() {
+        let f = featurizer();
+        let a = "one two three four five six seven eight nine ten eleven twelve";
+        let b = "one two three four five SIX-X seven eight nine ten eleven twelve";
+        let (sa, sb) = (f.sequence(a), f.sequence(b));
+        let ev = align(a, &sa, b, &sb, 3, |_| true);
+        assert_eq!(ev.spans.len(), 1, "{:?}", ev.spans);
+        assert_eq!(chars(a, ev.spans[0].a), a);
+        assert_eq!(chars(b, ev.spans[0].b), b);
+    }
+
+    #[test]
+    fn unshared_shingles_are_not_matched() {
+        let f = featurizer();
+        let a = "alpha beta gamma delta epsilon zeta";
+        let (sa, sb) = (f.sequence(a), f.sequence(a));
+        let ev = align(a, &sa, a, &sb, 3, |_| false);
+        assert!(ev.spans.is_empty());
+        assert_eq!(ev.matched_share, 0.0);
+    }
+}

@@ -1,0 +1,149 @@
+//! Stages 2–4 applied to one document: text → the features later stages use.
+//!
+//! [`Featurizer::featurize`] runs normalize → shingle → sketch in one pass and
+//! keeps only what candidates and verification need ([`DocFeatures`]).
+//! [`Featurizer::sequence`] keeps the shingles *in order, with the byte span
+//! of every token*; boilerplate detection and evidence (aligned passages) need
+//! positions, and they compute them again for the few documents that need
+//! them rather than storing positions for every document.
+
+use crate::normalize::{NormalizeOptions, Normalizer, TokenSpan};
+use crate::passage::winnow;
+use crate::shingle::{ShingleHasher, ShingleSet, hash_token};
+use crate::sketch::{MinHasher, Signature};
+
+/// What the pipeline keeps of one document.
+#[derive(Clone, Debug)]
+pub struct DocFeatures {
+    /// Hash of the sequence of normalized tokens; `None` when there is none.
+    pub content_hash: Option<u128>,
+    /// Number of tokens.
+    pub tokens: u32,
+    /// Distinct word shingles.
+    pub shingles: ShingleSet,
+    /// MinHash signature of the shingles.
+    pub signature: Signature,
+    /// Winnowed shingle hashes (passage fingerprints), sorted and distinct.
+    pub fingerprints: Vec<u64>,
+}
+
+/// The shingles of a document in text order, with token positions.
+#[derive(Clone, Debug, Default)]
+pub struct ShingleSequence {
+    /// Byte span of every token.
+    pub tokens: Vec<TokenSpan>,
+    /// `hashes[i]` is the shingle that starts at token `i` (the last
+    /// `size − 1` tokens start none; a document shorter than one shingle has
+    /// a single shingle covering all its tokens).
+    pub hashes: Vec<u64>,
+}
+
+impl ShingleSequence {
+    /// Byte range in the text covered by shingles `first..=last`.
+    pub fn byte_range(&self, first: usize, last: usize, shingle_size: usize) -> (usize, usize) {
+        let end_token = (last + shingle_size - 1).min(self.tokens.len() - 1);
+        (self.tokens[first].start, self.tokens[end_token].end)
+    }
+}
+
+/// Turns texts into [`DocFeatures`] with one fixed configuration.
+#[derive(Clone, Debug)]
+pub struct Featurizer {
+    normalizer: Normalizer,
+    shingler: ShingleHasher,
+    minhasher: MinHasher,
+    winnow_window: usize,
+}
+
+impl Featurizer {
+    /// A featurizer; `winnow_window` is the passage fingerprint window in
+    /// shingles (see [`crate::passage`]).
+    pub fn new(
+        normalize: NormalizeOptions,
+        shingler: ShingleHasher,
+        minhasher: MinHasher,
+        winnow_window: usize,
+    ) -> Self {
+        Featurizer { normalizer: Normalizer::new(normalize), shingler, minhasher, winnow_window }
+    }
+
+    /// The shingle size in tokens.
+    pub fn shingle_size(&self) -> usize {
+        self.shingler.size()
+    }
+
+    /// Normalizes, shingles, sketches and winnows one text.
+    pub fn featurize(&self, text: &str) -> DocFeatures {
+        let mut tokens = Vec::new();
+        self.normalizer.for_each_token(text, |_, t| tokens.push(hash_token(t)));
+        let content_hash = (!tokens.is_empty()).then(|| {
+            let bytes: Vec<u8> = tokens.iter().flat_map(|h| h.to_le_bytes()).collect();
+            xxhash_rust::xxh3::xxh3_128(&bytes)
+        });
+        let mut sequence = Vec::with_capacity(tokens.len());
+        self.shingler.shingles_into(&tokens, &mut sequence);
+        let mut fingerprints = winnow(&sequence, self.winnow_window);
+        fingerprints.sort_unstable();
+        fingerprints.dedup();
+        let shingles = ShingleSet::from_hashes(sequence);
+        let signature = self.minhasher.sketch(&shingles);
+        DocFeatures { content_hash, tokens: tokens.len() as u32, shingles, signature, fingerprints }
+    }
+
+    /// The shingles of `text` in order, with token spans.
+    pub fn sequence(&self, text: &str) -> ShingleSequence {
+        let mut spans = Vec::new();
+        let mut tokens = Vec::new();
+        self.normalizer.for_each_token(text, |span, t| {
+            spans.push(span);
+            tokens.push(hash_token(t));
+        });
+        let mut hashes = Vec::with_capacity(tokens.len());
+        self.shingler.shingles_into(&tokens, &mut hashes);
+        ShingleSequence { tokens: spans, hashes }
+    }
+}
+
+/// A small featurizer for unit tests: 3-word shingles, 16 hashes, window 4.
+#[cfg(test)]
+pub(crate) fn test_featurizer() -> Featurizer {
+    Featurizer::new(
+        NormalizeOptions::default(),
+        ShingleHasher::new(3).unwrap(),
+        MinHasher::new(16, crate::sketch::DEFAULT_SEED).unwrap(),
+        4,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn featurizer() -> Featurizer {
+        test_featurizer()
+    }
+
+    #[test]
+    fn sequence_and_set_agree() {
+        let f = featurizer();
+        let text = "One two three four five six seven. One two three!";
+        let features = f.featurize(text);
+        let seq = f.sequence(text);
+        assert_eq!(seq.tokens.len(), 10);
+        assert_eq!(seq.hashes.len(), 8);
+        assert_eq!(ShingleSet::from_hashes(seq.hashes.clone()), features.shingles);
+        // Every fingerprint is one of the shingles.
+        assert!(features.fingerprints.iter().all(|h| features.shingles.contains(*h)));
+        let (start, end) = seq.byte_range(0, 1, 3);
+        assert_eq!(&text[start..end], "One two three four");
+    }
+
+    #[test]
+    fn short_texts_have_one_shingle_over_all_tokens() {
+        let f = featurizer();
+        let seq = f.sequence("Hello world");
+        assert_eq!(seq.hashes.len(), 1);
+        assert_eq!(seq.byte_range(0, 0, 3), (0, 11));
+        assert!(f.featurize("  ").content_hash.is_none());
+    }
+}

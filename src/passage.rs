@@ -1,0 +1,180 @@
+//! Stage 5b of the pipeline: passage-level candidates, by winnowing.
+//!
+//! Whole-document MinHash compares documents as a whole: an article that
+//! fills a sixth of an aggregator page has a Jaccard similarity of about
+//! 0.17 with it and is never a candidate. Passage fingerprints find it
+//! whatever surrounds it.
+//!
+//! **Winnowing** (Schleimer, Wilkerson & Aiken, SIGMOD 2003) keeps, from every
+//! window of `w` consecutive shingle hashes, the smallest (the rightmost on
+//! ties). Two texts that share a run of at least `w + n − 1` tokens (for
+//! shingles of `n` tokens) share at least one fingerprint, wherever the run
+//! sits in either text, and about `2/(w + 1)` of the shingles are kept.
+//! Documents that share at least [`PassageConfig::min_shared`] fingerprints
+//! become a candidate pair. The pairs are found by grouping
+//! `(fingerprint, document)` entries by a parallel sort, the same machinery
+//! as LSH bands. The cost grows with the entries and with the squared size
+//! of each group, and each group is capped:
+//!
+//! * boilerplate shingles (see [`crate::boilerplate`]) are removed from a
+//!   document's fingerprints before grouping, so site templates create no
+//!   candidates;
+//! * a fingerprint shared by more than [`PassageConfig::group_cap`] documents
+//!   pairs each of them with one hub, the member with the fewest content
+//!   shingles. For a story carried by hundreds of pages, that is the
+//!   original article, so each page is still compared with it, at linear
+//!   cost.
+//!
+//! The window was chosen on `devset/syndication`; see `ARCHITECTURE.md`.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::candidates::{Candidates, groups_by_key, pairs_from_groups};
+
+/// Default winnowing window, in shingles.
+pub const DEFAULT_WINNOW_WINDOW: usize = 16;
+/// Default number of shared fingerprints that makes a candidate pair.
+pub const DEFAULT_MIN_SHARED: u32 = 2;
+/// Default size above which a fingerprint group is paired through a hub.
+pub const DEFAULT_GROUP_CAP: usize = 64;
+
+/// The fingerprints of a sequence of shingle hashes: the minimum of every
+/// window of `window` hashes (rightmost on ties), each selected position
+/// once, in text order. A sequence shorter than the window yields its
+/// minimum.
+///
+/// ```
+/// use neardup::passage::winnow;
+/// let hashes = [77, 72, 42, 17, 98, 50, 17, 98, 8, 88, 67, 39, 62, 53, 87];
+/// assert_eq!(winnow(&hashes, 4), [17, 17, 8, 39]);
+/// ```
+pub fn winnow(hashes: &[u64], window: usize) -> Vec<u64> {
+    let window = window.max(1);
+    if hashes.is_empty() {
+        return Vec::new();
+    }
+    if hashes.len() <= window {
+        return vec![*hashes.iter().min().unwrap_or(&0)];
+    }
+    let mut out = Vec::with_capacity(2 * hashes.len() / (window + 1) + 1);
+    // Indices of candidate minima, values increasing from front to back.
+    let mut deque = std::collections::VecDeque::with_capacity(window);
+    let mut last: Option<usize> = None;
+    for (i, &h) in hashes.iter().enumerate() {
+        while deque.back().is_some_and(|&j| hashes[j] >= h) {
+            deque.pop_back();
+        }
+        deque.push_back(i);
+        if i + 1 >= window {
+            while deque.front().is_some_and(|&j| j + window <= i) {
+                deque.pop_front();
+            }
+            let selected = deque[0];
+            if last != Some(selected) {
+                out.push(hashes[selected]);
+                last = Some(selected);
+            }
+        }
+    }
+    out
+}
+
+/// Settings of passage candidates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassageConfig {
+    /// Fingerprints two documents must share to become a candidate pair.
+    pub min_shared: u32,
+    /// Groups larger than this are paired through a hub.
+    pub group_cap: usize,
+}
+
+impl Default for PassageConfig {
+    fn default() -> Self {
+        PassageConfig { min_shared: DEFAULT_MIN_SHARED, group_cap: DEFAULT_GROUP_CAP }
+    }
+}
+
+/// Candidate pairs among documents that share passages.
+///
+/// `fingerprints[i]` are document `i`'s content fingerprints (sorted,
+/// distinct); `sizes[i]` its number of content shingles, used to pick hubs.
+pub fn find_passage_candidates(
+    fingerprints: &[&[u64]],
+    sizes: &[u32],
+    config: &PassageConfig,
+) -> Candidates {
+    let entries: Vec<(u64, u32)> = fingerprints
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(doc, fps)| fps.iter().map(move |&fp| (fp, doc as u32)))
+        .collect();
+    let groups = groups_by_key(entries);
+    pairs_from_groups(&groups, config.group_cap, config.min_shared, |members| {
+        *members.iter().min_by_key(|&&m| (sizes[m as usize], m)).unwrap_or(&members[0])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn short_and_empty_sequences() {
+        assert!(winnow(&[], 4).is_empty());
+        assert_eq!(winnow(&[5, 3, 9], 4), [3]);
+    }
+
+    #[test]
+    fn shared_passages_make_candidates_whatever_surrounds_them() {
+        let passage: Vec<u64> = (1000..1040).collect();
+        let mut page: Vec<u64> = (5000..5300).collect();
+        page.splice(120..120, passage.iter().copied());
+        let mut article: Vec<u64> = passage.clone();
+        article.extend(9000..9010);
+        let unrelated: Vec<u64> = (7000..7100).collect();
+        let fps: Vec<Vec<u64>> = [page, article, unrelated]
+            .iter()
+            .map(|seq| {
+                let mut f = winnow(seq, 8);
+                f.sort_unstable();
+                f.dedup();
+                f
+            })
+            .collect();
+        let refs: Vec<&[u64]> = fps.iter().map(Vec::as_slice).collect();
+        let found = find_passage_candidates(&refs, &[340, 50, 100], &PassageConfig::default());
+        assert_eq!(found.pairs, [(0, 1)]);
+    }
+
+    #[test]
+    fn oversized_groups_pair_with_the_smallest_member() {
+        let shared: Vec<u64> = vec![1, 2, 3];
+        let fps: Vec<&[u64]> = vec![&shared; 6];
+        let sizes = [50, 40, 10, 60, 70, 80];
+        let config = PassageConfig { min_shared: 2, group_cap: 3 };
+        let found = find_passage_candidates(&fps, &sizes, &config);
+        assert_eq!(found.pairs, [(0, 2), (1, 2), (2, 3), (2, 4), (2, 5)]);
+        assert_eq!(found.oversized.count, 1);
+    }
+
+    proptest! {
+        /// The winnowing guarantee: a shared run of `window` hashes yields a
+        /// shared fingerprint, wherever it sits.
+        #[test]
+        fn shared_runs_share_a_fingerprint(
+            before in prop::collection::vec(any::<u64>(), 0..50),
+            after in prop::collection::vec(any::<u64>(), 0..50),
+            run in prop::collection::vec(any::<u64>(), 8..40),
+            other in prop::collection::vec(any::<u64>(), 0..30),
+        ) {
+            let window = 8;
+            let a: Vec<u64> = before.iter().chain(&run).chain(&after).copied().collect();
+            let b: Vec<u64> = other.iter().chain(&run).copied().collect();
+            let fa = winnow(&a, window);
+            let fb = winnow(&b, window);
+            prop_assert!(fa.iter().any(|h| fb.contains(h) && run.contains(h)));
+        }
+    }
+}

@@ -1,0 +1,182 @@
+use super::*;
+
+/// Deterministic pseudo-text: words drawn by hashing (seed, position) from
+/// a vocabulary of 20,000, so texts of different seeds share no runs.
+fn article(seed: usize, words: usize) -> String {
+    (0..words)
+        .map(|i| {
+            let h = xxhash_rust::xxh3::xxh3_64(format!("{seed}/{i}").as_bytes());
+            format!("w{}", h % 20_000)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn scan_docs(docs: Vec<Document>) -> ScanOutcome {
+    Scanner::new(ScanConfig::default()).unwrap().scan(docs).unwrap()
+}
+
+fn scan(texts: &[(&str, String)]) -> ScanOutcome {
+    scan_docs(texts.iter().map(|(id, t)| Document::new(*id, t.clone())).collect())
+}
+
+fn triples(out: &ScanOutcome) -> Vec<(&str, &str, Relation)> {
+    out.edges.iter().map(|e| (out.id(e.a), out.id(e.b), e.relation)).collect()
+}
+
+/// A site template of about 60 words (a header and a footer), with the page
+/// number in each so the blocks stay short runs.
+fn page(site: usize, n: usize, body: &str) -> String {
+    format!(
+        "The Site{site} Ledger Home News Sport Weather Login Subscribe today for full access to every story {n}\n\n\
+         {body}\n\n\
+         Download the Site{site} app for alerts. Follow us on WhatsApp. We use cookies to improve your \
+         experience; by continuing you agree to our cookie policy. Newsletter: sign up for the daily \
+         briefing. All rights reserved. Contact the newsroom. {n}"
+    )
+}
+
+#[test]
+fn finds_duplicates_near_duplicates_and_nothing_else() {
+    let base = article(1, 300);
+    let upper = base.to_uppercase().replace(' ', "\n  ");
+    let edited = format!("{} extra closing words here", &base[..base.len() * 9 / 10]);
+    let other = article(2, 300);
+    let out = scan(&[("base", base), ("other", other), ("upper", upper), ("edited", edited)]);
+    assert_eq!(
+        triples(&out),
+        [
+            ("base", "upper", Relation::Duplicate),
+            ("base", "edited", Relation::NearDuplicate),
+            ("upper", "edited", Relation::NearDuplicate),
+        ]
+    );
+    assert_eq!(out.clusters.len(), 1);
+    assert_eq!(out.clusters[0].members, [0, 2, 3]);
+    assert_eq!(out.stats.duplicate_groups, 1);
+    assert_eq!(out.stats.representatives, 3);
+}
+
+#[test]
+fn a_page_carrying_two_articles_contains_both_and_merges_neither() {
+    let (a, b) = (article(10, 250), article(11, 250));
+    let carrier = page(1, 0, &format!("{a}\n\n{b}"));
+    let out = scan(&[("a", a), ("b", b), ("page", carrier)]);
+    assert_eq!(
+        triples(&out),
+        [("a", "page", Relation::Contained), ("b", "page", Relation::Contained)]
+    );
+    assert!(out.clusters.is_empty(), "a page must not merge the stories it carries");
+    // Evidence: one span per article, covering it.
+    let ev = out.edges[0].evidence.as_ref().unwrap();
+    assert_eq!(ev.spans.len(), 1);
+    assert!(ev.matched_share > 0.99);
+}
+
+#[test]
+fn pages_sharing_only_a_template_are_not_linked() {
+    // Ten pages of one site, each carrying a short, different story: the
+    // template is most of each page.
+    let docs: Vec<Document> =
+        (0..10).map(|n| Document::new(format!("p{n}"), page(2, n, &article(20 + n, 25)))).collect();
+    let out = scan_docs(docs.clone());
+    assert!(out.edges.is_empty(), "{:?}", triples(&out));
+    assert!(out.clusters.is_empty());
+    assert_eq!(out.stats.documents_with_boilerplate, 10);
+    assert!(out.stats.boilerplate_only_pairs > 0);
+    assert!(out.docs.iter().all(|d| d.boilerplate_shingles > 0));
+    // Without boilerplate detection the template alone links every page and
+    // chains them into one cluster: this corpus does exercise the mechanism.
+    let blind = ScanConfig {
+        boilerplate: BoilerplateConfig { min_df: u32::MAX, ..BoilerplateConfig::default() },
+        ..ScanConfig::default()
+    };
+    let out = Scanner::new(blind).unwrap().scan(docs).unwrap();
+    assert_eq!(out.edges.len(), 45);
+    assert_eq!(out.clusters[0].members.len(), 10);
+}
+
+#[test]
+fn a_story_carried_by_many_pages_is_content_not_boilerplate() {
+    let story = article(30, 300);
+    let mut docs = vec![("story".to_string(), story.clone())];
+    for n in 0..12 {
+        docs.push((
+            format!("p{n:02}"),
+            // The story is under half of each page: carried, not copied.
+            page(n, n, &format!("{}\n\n{story}", article(40 + n, 300))),
+        ));
+    }
+    let docs: Vec<(&str, String)> = docs.iter().map(|(i, t)| (i.as_str(), t.clone())).collect();
+    let out = scan(&docs);
+    let contained: Vec<&str> = out
+        .edges
+        .iter()
+        .filter(|e| e.relation == Relation::Contained && out.id(e.a) == "story")
+        .map(|e| out.id(e.b))
+        .collect();
+    assert_eq!(contained.len(), 12, "{:?}", triples(&out));
+    // Pages that share only the story they carry are not copies of each other.
+    assert!(out.edges.iter().all(|e| out.id(e.a) == "story"), "{:?}", triples(&out));
+}
+
+#[test]
+fn the_earliest_dated_copy_is_the_original() {
+    let text = article(50, 200);
+    let mut docs: Vec<Document> =
+        ["x", "y", "z"].iter().map(|id| Document::new(*id, text.clone())).collect();
+    docs[0].date = Some("2024-05-03".into());
+    docs[1].date = Some("2024-05-01T10:00:00Z".into());
+    let out = scan_docs(docs);
+    let original = out.clusters[0].original;
+    assert_eq!(out.id(original.original), "y");
+    assert_eq!(original.reason, crate::attribute::AttributionReason::EarliestDate);
+}
+
+#[test]
+fn empty_documents_are_never_paired() {
+    let out = scan(&[("a", String::new()), ("b", "  ...  ".into()), ("c", article(3, 50))]);
+    assert!(out.edges.is_empty());
+    assert_eq!(out.stats.empty_documents, 2);
+}
+
+#[test]
+fn repeated_ids_are_rejected() {
+    let scanner = Scanner::new(ScanConfig::default()).unwrap();
+    let docs = vec![Document::new("x", "a b c"), Document::new("x", "d e f")];
+    assert!(matches!(scanner.scan(docs), Err(Error::DuplicateId(id)) if id == "x"));
+}
+
+#[test]
+fn large_duplicate_groups_keep_a_star() {
+    let text = article(4, 40);
+    let docs: Vec<Document> =
+        (0..100).map(|i| Document::new(format!("d{i:03}"), text.clone())).collect();
+    let out = scan_docs(docs);
+    // 100·99/2 = 4950 > 4096: a star of 99 edges.
+    assert_eq!(out.edges.len(), 99);
+    assert!(out.edges.iter().all(|e| e.a == 0));
+    assert_eq!(out.stats.pairs_not_expanded, 4950 - 99);
+    assert_eq!(out.clusters[0].members.len(), 100);
+}
+
+#[test]
+fn invalid_configurations_are_refused() {
+    let bad_relate = |f: fn(&mut RelateConfig)| {
+        let mut relate = RelateConfig::default();
+        f(&mut relate);
+        ScanConfig { relate, ..ScanConfig::default() }
+    };
+    for config in [
+        ScanConfig { shingle_size: 0, ..ScanConfig::default() },
+        ScanConfig { num_hashes: 0, ..ScanConfig::default() },
+        ScanConfig { bucket_cap: 1, ..ScanConfig::default() },
+        ScanConfig { winnow_window: 0, ..ScanConfig::default() },
+        ScanConfig { lsh: Some(LshParams { bands: 100, rows: 2 }), ..ScanConfig::default() },
+        bad_relate(|r| r.near_threshold = 0.0),
+        bad_relate(|r| r.contained_threshold = 1.5),
+        bad_relate(|r| r.near_min_containment = -0.1),
+    ] {
+        assert!(matches!(Scanner::new(config), Err(Error::Config(_))));
+    }
+}
