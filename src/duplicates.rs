@@ -77,13 +77,7 @@ impl DuplicateGroups {
             let n = group.len();
             let len = content_len(group[0]);
             let scores = PairScores { shared: len, len_a: len, len_b: len };
-            let dup = |a: u32, b: u32| Edge {
-                a: a.min(b),
-                b: a.max(b),
-                relation: Relation::Duplicate,
-                scores,
-                evidence: None,
-            };
+            let dup = |a: u32, b: u32| Edge::new(a.min(b), a.max(b), Relation::Duplicate, scores);
             if n * (n - 1) / 2 <= MAX_EXPANDED_PAIRS {
                 for (i, &a) in group.iter().enumerate() {
                     edges.extend(group[i + 1..].iter().map(|&b| dup(a, b)));
@@ -105,10 +99,9 @@ impl DuplicateGroups {
                 for &b in right {
                     // Symmetric relations put the earlier document first;
                     // `contained` keeps the contained document first.
+                    let member = Edge { a, b, evidence: None, ..edge.clone() };
                     let keep = edge.relation == Relation::Contained || a < b;
-                    let (a, b, scores) =
-                        if keep { (a, b, edge.scores) } else { (b, a, edge.scores.swapped()) };
-                    edges.push(Edge { a, b, relation: edge.relation, scores, evidence: None });
+                    edges.push(if keep { member } else { member.swapped() });
                 }
             }
         }

@@ -11,6 +11,7 @@ use crate::normalize::{NormalizeOptions, Normalizer, TokenSpan};
 use crate::passage::winnow;
 use crate::shingle::{ShingleHasher, ShingleSet, hash_token};
 use crate::sketch::{MinHasher, Signature};
+use crate::spin::{CHAR_NGRAM_SEED, IMMUTABLE_SHINGLE, Immutables, ends_sentence};
 
 /// What the pipeline keeps of one document.
 #[derive(Clone, Debug)]
@@ -23,6 +24,11 @@ pub struct DocFeatures {
     pub shingles: ShingleSet,
     /// MinHash signature of the shingles.
     pub signature: Signature,
+    /// MinHash signature of the immutable-word 3-grams (the spun view).
+    pub spin_signature: Signature,
+    /// MinHash signature of the character n-grams of the normalized text
+    /// (the noisy-copy view); empty when the view is off.
+    pub char_signature: Signature,
     /// Winnowed shingle hashes (passage fingerprints), sorted and distinct.
     pub fingerprints: Vec<u64>,
 }
@@ -32,6 +38,8 @@ pub struct DocFeatures {
 pub struct ShingleSequence {
     /// Byte span of every token.
     pub tokens: Vec<TokenSpan>,
+    /// Hash of every normalized token.
+    pub token_hashes: Vec<u64>,
     /// `hashes[i]` is the shingle that starts at token `i` (the last
     /// `size − 1` tokens start none; a document shorter than one shingle has
     /// a single shingle covering all its tokens).
@@ -53,6 +61,9 @@ pub struct Featurizer {
     shingler: ShingleHasher,
     minhasher: MinHasher,
     winnow_window: usize,
+    immutables: Immutables,
+    immutable_shingler: ShingleHasher,
+    char_ngram: usize,
 }
 
 impl Featurizer {
@@ -64,7 +75,38 @@ impl Featurizer {
         minhasher: MinHasher,
         winnow_window: usize,
     ) -> Self {
-        Featurizer { normalizer: Normalizer::new(normalize), shingler, minhasher, winnow_window }
+        Self::with_char_ngrams(normalize, shingler, minhasher, winnow_window, 0)
+    }
+
+    /// A featurizer that also sketches character n-grams of `char_ngram`
+    /// bytes of the normalized token stream (0: none).
+    pub fn with_char_ngrams(
+        normalize: NormalizeOptions,
+        shingler: ShingleHasher,
+        minhasher: MinHasher,
+        winnow_window: usize,
+        char_ngram: usize,
+    ) -> Self {
+        Featurizer {
+            normalizer: Normalizer::new(normalize),
+            shingler,
+            minhasher,
+            winnow_window,
+            immutables: Immutables::english(),
+            immutable_shingler: ShingleHasher::new(IMMUTABLE_SHINGLE)
+                .expect("a valid shingle size"),
+            char_ngram,
+        }
+    }
+
+    /// The normalizer in use.
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.normalizer
+    }
+
+    /// The immutable-word classifier in use.
+    pub fn immutables(&self) -> &Immutables {
+        &self.immutables
     }
 
     /// The shingle size in tokens.
@@ -75,7 +117,24 @@ impl Featurizer {
     /// Normalizes, shingles, sketches and winnows one text.
     pub fn featurize(&self, text: &str) -> DocFeatures {
         let mut tokens = Vec::new();
-        self.normalizer.for_each_token(text, |_, t| tokens.push(hash_token(t)));
+        let mut immutable = Vec::new();
+        let mut stream = String::new();
+        let mut prev_end: Option<usize> = None;
+        self.normalizer.for_each_token(text, |span, t| {
+            let h = hash_token(t);
+            tokens.push(h);
+            if self.char_ngram > 0 {
+                if !stream.is_empty() {
+                    stream.push(' ');
+                }
+                stream.push_str(t);
+            }
+            let starts_sentence = prev_end.is_none_or(|e| ends_sentence(&text[e..span.start]));
+            if self.immutables.is_immutable(&text[span.start..span.end], h, starts_sentence) {
+                immutable.push(h);
+            }
+            prev_end = Some(span.end);
+        });
         let content_hash = (!tokens.is_empty()).then(|| {
             let bytes: Vec<u8> = tokens.iter().flat_map(|h| h.to_le_bytes()).collect();
             xxhash_rust::xxh3::xxh3_128(&bytes)
@@ -87,7 +146,24 @@ impl Featurizer {
         fingerprints.dedup();
         let shingles = ShingleSet::from_hashes(sequence);
         let signature = self.minhasher.sketch(&shingles);
-        DocFeatures { content_hash, tokens: tokens.len() as u32, shingles, signature, fingerprints }
+        let spin_signature =
+            self.minhasher.sketch(&self.immutable_shingler.shingle_set(&immutable));
+        let n = self.char_ngram.max(1);
+        let char_signature = self.minhasher.sketch_hashes(
+            stream
+                .as_bytes()
+                .windows(n)
+                .map(|w| xxhash_rust::xxh3::xxh3_64_with_seed(w, CHAR_NGRAM_SEED)),
+        );
+        DocFeatures {
+            content_hash,
+            tokens: tokens.len() as u32,
+            shingles,
+            signature,
+            spin_signature,
+            char_signature,
+            fingerprints,
+        }
     }
 
     /// The shingles of `text` in order, with token spans.
@@ -100,7 +176,7 @@ impl Featurizer {
         });
         let mut hashes = Vec::with_capacity(tokens.len());
         self.shingler.shingles_into(&tokens, &mut hashes);
-        ShingleSequence { tokens: spans, hashes }
+        ShingleSequence { tokens: spans, token_hashes: tokens, hashes }
     }
 }
 

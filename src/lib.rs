@@ -64,6 +64,7 @@ pub mod report;
 pub mod scan;
 pub mod shingle;
 pub mod sketch;
+pub mod spin;
 pub mod verify;
 
 pub use error::{Error, Result};

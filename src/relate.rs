@@ -5,7 +5,7 @@
 //! | `duplicate` | the same sequence of normalized words: only case, whitespace, line ends, punctuation or typography differ | equal content hashes |
 //! | `near_duplicate` | the same article with editorial changes | Jaccard ≥ `near_threshold` **and** each document is at least `near_min_containment` inside the other |
 //! | `contained` | the smaller document found inside a larger one (a page carrying an article, an article carrying its teaser) | the smaller is at least `contained_threshold` inside the larger and has at least `min_contained_shingles` content shingles |
-//! | `spun` | reserved: a synonym-rewritten copy | |
+//! | `spun` | a synonym-rewritten copy | no shingle rule applies, the spun view verifies a rewrite, and its substitutions are synonyms rather than spelling noise (see [`crate::spin`]) |
 //!
 //! The two-sided condition on `near_duplicate` is what keeps stories apart.
 //! A page made of articles A and B can reach a Jaccard of 0.4 with each of
@@ -27,6 +27,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::Evidence;
+use crate::spin::RewriteEvidence;
 use crate::verify::PairScores;
 
 /// Default Jaccard similarity of word 5-shingles for `near_duplicate`.
@@ -110,6 +111,27 @@ pub struct Edge {
     pub scores: PairScores,
     /// Where they match (computed for `contained` pairs).
     pub evidence: Option<Evidence>,
+    /// Why they are rewrites of one text (pairs found by the spun view).
+    pub rewrite: Option<RewriteEvidence>,
+}
+
+impl Edge {
+    /// A pair with only scores.
+    pub fn new(a: u32, b: u32, relation: Relation, scores: PairScores) -> Self {
+        Edge { a, b, relation, scores, evidence: None, rewrite: None }
+    }
+
+    /// The same edge seen from the other side.
+    pub fn swapped(&self) -> Self {
+        Edge {
+            a: self.b,
+            b: self.a,
+            relation: self.relation,
+            scores: self.scores.swapped(),
+            evidence: None,
+            rewrite: self.rewrite.as_ref().map(RewriteEvidence::swapped),
+        }
+    }
 }
 
 /// Thresholds that turn scores into relations.

@@ -32,6 +32,7 @@ use crate::candidates::{
 use crate::cluster::{Cluster, build_clusters};
 use crate::duplicates::DuplicateGroups;
 use crate::evidence::align;
+use crate::features::ShingleSequence;
 use crate::features::{DocFeatures, Featurizer};
 use crate::ingest::Document;
 use crate::normalize::NormalizeOptions;
@@ -39,6 +40,7 @@ use crate::passage::{DEFAULT_WINNOW_WINDOW, PassageConfig, find_passage_candidat
 use crate::relate::{Edge, RelateConfig, Relation};
 use crate::shingle::{ShingleHasher, ShingleSet};
 use crate::sketch::{DEFAULT_NUM_HASHES, DEFAULT_SEED, MinHasher};
+use crate::spin::{SPIN_BANDS, SPIN_ROWS, SpinConfig, SpinProfile, rewrite_evidence};
 use crate::verify::PairScores;
 use crate::{Error, Result};
 
@@ -74,6 +76,8 @@ pub struct ScanConfig {
     pub passage: PassageConfig,
     /// What counts as boilerplate.
     pub boilerplate: BoilerplateConfig,
+    /// The spun view (spin-robust candidates and the rewrite verifier).
+    pub spin: SpinConfig,
 }
 
 impl Default for ScanConfig {
@@ -90,6 +94,7 @@ impl Default for ScanConfig {
             winnow_window: DEFAULT_WINNOW_WINDOW,
             passage: PassageConfig::default(),
             boilerplate: BoilerplateConfig::default(),
+            spin: SpinConfig::default(),
         }
     }
 }
@@ -147,6 +152,13 @@ pub struct ScanStats {
     pub lsh_candidates: u64,
     /// Candidate pairs from shared passages.
     pub passage_candidates: u64,
+    /// Candidate pairs from immutable-word signatures (the spun view).
+    pub spin_candidates: u64,
+    /// Candidate pairs from character n-gram signatures (noisy copies).
+    pub char_candidates: u64,
+    /// Pairs the shingle rules did not explain that the rewrite verifier
+    /// examined.
+    pub rewrite_checks: u64,
     /// Distinct candidate pairs verified.
     pub candidate_pairs: u64,
     /// Candidates that verified as related.
@@ -205,6 +217,10 @@ struct Corpus {
     /// Content sets of documents that have boilerplate (indexed by document;
     /// `None` where the full set is the content).
     content: Vec<Option<ShingleSet>>,
+    /// Shingle sequences, computed once when first needed.
+    sequences: Vec<std::sync::OnceLock<ShingleSequence>>,
+    /// Rewrite profiles, computed once when first needed.
+    profiles: Vec<std::sync::OnceLock<SpinProfile>>,
 }
 
 impl Corpus {
@@ -216,6 +232,12 @@ impl Corpus {
 
     /// Returns true if and only if `a` and `b` share some shingle that is
     /// boilerplate in one of them (checked only where boilerplate exists).
+    /// Returns true if and only if `hash` is a boilerplate shingle of `doc`.
+    fn is_boilerplate(&self, doc: u32, hash: u64) -> bool {
+        let rep = self.groups.representative_of[doc as usize] as usize;
+        self.content[rep].as_ref().is_some_and(|c| !c.contains(hash))
+    }
+
     fn shares_boilerplate(&self, a: u32, b: u32) -> bool {
         let rep = |d: u32| self.groups.representative_of[d as usize] as usize;
         let has_boilerplate = |d: u32| self.content[rep(d)].is_some();
@@ -259,11 +281,13 @@ impl Scanner {
             Some(p) => LshParams::new(p.bands, p.rows, config.num_hashes)?,
             None => LshParams::for_threshold(relate.near_threshold, config.num_hashes)?,
         };
-        let featurizer = Featurizer::new(
+        let char_ngram = if config.spin.enabled { config.spin.char_ngram } else { 0 };
+        let featurizer = Featurizer::with_char_ngrams(
             config.normalize,
             ShingleHasher::new(config.shingle_size)?,
             minhasher,
             config.winnow_window,
+            char_ngram,
         );
         Ok(Scanner { featurizer, lsh, config })
     }
@@ -305,13 +329,22 @@ impl Scanner {
         let groups = DuplicateGroups::find(&features);
         stats.duplicate_groups = groups.groups.len() as u64;
         stats.representatives = groups.representatives.len() as u64;
-        let mut corpus = Corpus { content: vec![None; texts.len()], texts, features, groups };
+        let n = texts.len();
+        let mut corpus = Corpus {
+            content: vec![None; n],
+            sequences: (0..n).map(|_| Default::default()).collect(),
+            profiles: (0..n).map(|_| Default::default()).collect(),
+            texts,
+            features,
+            groups,
+        };
         self.remove_boilerplate(&mut corpus, &mut docs, &mut stats);
         let pairs = self.candidates(&corpus, &mut stats);
         stats.timings.candidates = started.elapsed();
 
         let started = Instant::now();
         let boilerplate_only = std::sync::atomic::AtomicU64::new(0);
+        let rewrite_checks = std::sync::atomic::AtomicU64::new(0);
         let verified: Vec<Edge> = pairs
             .par_iter()
             .filter_map(|&(a, b)| {
@@ -319,13 +352,20 @@ impl Scanner {
                 if scores.shared == 0 && corpus.shares_boilerplate(a, b) {
                     boilerplate_only.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                let c = self.config.relate.classify(&scores)?;
-                let (a, b, scores) = if c.swap { (b, a, scores.swapped()) } else { (a, b, scores) };
-                Some(Edge { a, b, relation: c.relation, scores, evidence: None })
+                match self.config.relate.classify(&scores) {
+                    Some(c) if c.swap => Some(Edge::new(b, a, c.relation, scores.swapped())),
+                    Some(c) => Some(Edge::new(a, b, c.relation, scores)),
+                    None if self.config.spin.enabled => {
+                        rewrite_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.verify_rewrite(&corpus, a, b, scores)
+                    }
+                    None => None,
+                }
             })
             .collect();
         stats.verified_pairs = verified.len() as u64;
         stats.boilerplate_only_pairs = boilerplate_only.into_inner();
+        stats.rewrite_checks = rewrite_checks.into_inner();
         stats.timings.verify = started.elapsed();
 
         let started = Instant::now();
@@ -444,6 +484,28 @@ impl Scanner {
                 strategy: self.config.banding,
             },
         );
+        let rewrite_view = |signature: fn(&DocFeatures) -> &crate::sketch::Signature| {
+            let signatures: Vec<_> =
+                reps.iter().map(|&d| signature(&corpus.features[d as usize])).collect();
+            find_candidates(
+                &signatures,
+                &CandidateConfig {
+                    params: self.spin_lsh(),
+                    bucket_cap: self.config.bucket_cap,
+                    strategy: self.config.banding,
+                },
+            )
+        };
+        let spin = &self.config.spin;
+        let spin_view =
+            if spin.enabled { rewrite_view(|f| &f.spin_signature) } else { Default::default() };
+        let char_view = if spin.enabled && spin.char_ngram > 0 {
+            rewrite_view(|f| &f.char_signature)
+        } else {
+            Default::default()
+        };
+        stats.spin_candidates = spin_view.pairs.len() as u64;
+        stats.char_candidates = char_view.pairs.len() as u64;
         let fingerprints: Vec<&[u64]> =
             reps.iter().map(|&d| corpus.features[d as usize].fingerprints.as_slice()).collect();
         let sizes: Vec<u32> = reps.iter().map(|&d| corpus.content(d).len() as u32).collect();
@@ -456,6 +518,8 @@ impl Scanner {
             .pairs
             .into_iter()
             .chain(passages.pairs)
+            .chain(spin_view.pairs)
+            .chain(char_view.pairs)
             .map(|(i, j)| (reps[i as usize], reps[j as usize]))
             .collect();
         pairs.par_sort_unstable();
@@ -464,16 +528,62 @@ impl Scanner {
         pairs
     }
 
+    /// Banding of the immutable-word signatures: 42 × 3 when the signature
+    /// is long enough, else the banding for a Jaccard of 0.5.
+    fn spin_lsh(&self) -> LshParams {
+        LshParams::new(SPIN_BANDS, SPIN_ROWS, self.config.num_hashes)
+            .or_else(|_| LshParams::for_threshold(0.5, self.config.num_hashes))
+            .unwrap_or(self.lsh)
+    }
+
+    /// The shingle sequence of a document, computed once.
+    fn sequence<'c>(&self, corpus: &'c Corpus, doc: u32) -> &'c ShingleSequence {
+        corpus.sequences[doc as usize]
+            .get_or_init(|| self.featurizer.sequence(&corpus.texts[doc as usize]))
+    }
+
+    /// The spun view's verdict on a pair the shingle rules did not explain:
+    /// `spun` for a synonym rewrite, `near_duplicate` for OCR-style noise.
+    fn verify_rewrite(&self, corpus: &Corpus, a: u32, b: u32, scores: PairScores) -> Option<Edge> {
+        let spin = &self.config.spin;
+        let n = self.config.shingle_size;
+        let profile = |d: u32| {
+            corpus.profiles[d as usize].get_or_init(|| {
+                SpinProfile::new(
+                    &corpus.texts[d as usize],
+                    self.sequence(corpus, d),
+                    n,
+                    self.featurizer.immutables(),
+                    spin,
+                    |h| corpus.is_boilerplate(d, h),
+                )
+            })
+        };
+        let spin_scores = crate::spin::verify(profile(a), profile(b), spin)?;
+        let bp_a = |h: u64| corpus.is_boilerplate(a, h);
+        let bp_b = |h: u64| corpus.is_boilerplate(b, h);
+        let evidence = rewrite_evidence(
+            (&corpus.texts[a as usize], self.sequence(corpus, a), &bp_a),
+            (&corpus.texts[b as usize], self.sequence(corpus, b), &bp_b),
+            n,
+            self.featurizer.normalizer(),
+            spin_scores,
+            spin,
+        );
+        let relation =
+            if evidence.is_noise(spin) { Relation::NearDuplicate } else { Relation::Spun };
+        Some(Edge { rewrite: Some(evidence), ..Edge::new(a, b, relation, scores) })
+    }
+
     /// Aligned spans for every `contained` pair.
     fn add_evidence(&self, corpus: &Corpus, edges: &mut [Edge]) {
         let n = self.config.shingle_size;
         edges.par_iter_mut().filter(|e| e.relation == Relation::Contained).for_each(|e| {
             let (a_text, b_text) = (&corpus.texts[e.a as usize], &corpus.texts[e.b as usize]);
-            let (a_seq, b_seq) =
-                (self.featurizer.sequence(a_text), self.featurizer.sequence(b_text));
+            let (a_seq, b_seq) = (self.sequence(corpus, e.a), self.sequence(corpus, e.b));
             let (a_set, b_set) = (corpus.content(e.a), corpus.content(e.b));
             let shared = |h: u64| a_set.contains(h) && b_set.contains(h);
-            e.evidence = Some(align(a_text, &a_seq, b_text, &b_seq, n, shared));
+            e.evidence = Some(align(a_text, a_seq, b_text, b_seq, n, shared));
         });
     }
 }

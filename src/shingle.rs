@@ -144,7 +144,8 @@ impl ShingleSet {
     }
 }
 
-fn merge_intersection_len(a: &[u64], b: &[u64]) -> usize {
+/// Size of the intersection of two sorted, distinct slices, by a linear merge.
+pub(crate) fn merge_intersection_len(a: &[u64], b: &[u64]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {

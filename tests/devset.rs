@@ -148,3 +148,23 @@ fn stories_carried_by_one_page_stay_apart() {
     assert_carried_stories_stay_apart(&devset.join("syndication"));
     assert_carried_stories_stay_apart(&devset.join("mixed"));
 }
+
+#[test]
+fn spun_set_every_rate() {
+    let Some(devset) = devset() else { return };
+    let e = eval(&devset.join("spun"));
+    for rate in ["rate_0.20", "rate_0.35", "rate_0.50"] {
+        let (found, total) = group(&e, rate);
+        assert!(found as f64 >= 0.95 * total as f64, "{rate}: {found}/{total}");
+    }
+    let precision = e["overall"]["precision"].as_f64().unwrap();
+    assert!(precision >= 0.99, "precision {precision}: {}", e["false_positives"]);
+}
+
+#[test]
+fn near_set_ocr_reprints() {
+    let Some(devset) = devset() else { return };
+    let e = eval(&devset.join("near"));
+    let (found, total) = group(&e, "ocr");
+    assert!(found as f64 >= 0.9 * total as f64, "OCR pairs {found}/{total}");
+}

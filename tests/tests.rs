@@ -17,6 +17,8 @@ mod determinism;
 mod devset;
 // `neardup eval`.
 mod eval;
+// Spun and noisy copies: the spun view, its evidence, OCR noise.
+mod spun;
 // Articles inside bigger pages: contained pairs, spans, boilerplate,
 // cluster hygiene, attribution.
 mod syndication;

@@ -10,6 +10,11 @@
 //!   carrying one or two articles in full or as a teaser (`contained`);
 //! * `corpora/demo/teasers/`: standalone teasers (headline, first paragraphs,
 //!   a link line), contained in their article and in the pages showing them;
+//! * `corpora/demo/copies/*--spun.txt`: copies spun by the project's own
+//!   synonym spinner at rates 0.20, 0.35 and 0.50, some inside a spam site's
+//!   header and footer (`spun`);
+//! * the hand-written `corpora/demo/same-event/` articles (other outlets'
+//!   reports of the same events) are listed in the truth with no relation;
 //! * `corpora/demo/truth.json`: every related pair, in the format of
 //!   `neardup eval --truth`;
 //! * `corpora/demo/meta.json`: the positives grouped by kind, for
@@ -29,6 +34,7 @@ use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::xxh3_64;
 
 mod pages;
+mod spinner;
 
 use pages::{Carry, TEMPLATES, render_page, teaser_document};
 
@@ -52,6 +58,9 @@ struct Doc {
     edits: Vec<&'static str>,
     /// For pages: what they carry (`full:SLUG`, `teaser:SLUG`).
     carries: Vec<String>,
+    /// For spun copies: the target and achieved share of content words
+    /// replaced.
+    spin: Option<(f64, f64)>,
 }
 
 impl Doc {
@@ -71,6 +80,7 @@ impl Doc {
             kind,
             edits: Vec::new(),
             carries: Vec::new(),
+            spin: None,
         }
     }
 
@@ -84,6 +94,7 @@ impl Doc {
             kind,
             edits: Vec::new(),
             carries: Vec::new(),
+            spin: None,
         }
     }
 }
@@ -281,6 +292,7 @@ fn main() -> std::io::Result<()> {
             kind: "original",
             edits: Vec::new(),
             carries: Vec::new(),
+            spin: None,
         }];
         let reprint = || {
             let (text, edits) = edited(article, &others, &format!("{s}/reprint"));
@@ -308,6 +320,18 @@ fn main() -> std::io::Result<()> {
             }
             _ => {} // No copies: a singleton.
         }
+        // Articles with edited reprints (not carried by any page) also get a
+        // spun copy, at the three rates in turn; every third sits inside a
+        // spam site's header and footer.
+        if i % 4 == 0 || i % 4 == 2 {
+            let n = i / 2;
+            let rate = [0.20, 0.35, 0.50][n % 3];
+            let (text, achieved) = spinner::spin(&original, rate, &format!("{s}/spun"));
+            let text = if n % 3 == 2 { spinner::spam_wrapper(&text, n) } else { text };
+            let mut doc = Doc::copy(s, "spun", text, format!("{s}/spun"), "spun_copy");
+            doc.spin = Some((rate, (achieved * 1000.0).round() / 1000.0));
+            family.push(doc);
+        }
         docs.extend(family);
     }
 
@@ -320,6 +344,20 @@ fn main() -> std::io::Result<()> {
     };
     let mut extra = carried_documents(&articles, &docs, &mut carried);
     docs.append(&mut extra);
+    // Other outlets' reports of the same events: written by hand, related to
+    // nothing.
+    let mut events: Vec<PathBuf> = fs::read_dir(root.join("same-event"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    events.sort();
+    for path in events {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        docs.push(Doc::single(
+            format!("same-event/{name}"),
+            fs::read_to_string(&path)?,
+            "same_event",
+        ));
+    }
     let by_family: BTreeMap<&str, Vec<&Doc>> = docs.iter().fold(BTreeMap::new(), |mut m, d| {
         m.entry(d.family.as_str()).or_default().push(d);
         m
@@ -327,10 +365,20 @@ fn main() -> std::io::Result<()> {
     for members in by_family.values() {
         for (i, a) in members.iter().enumerate() {
             for b in &members[i + 1..] {
-                let relation =
-                    if a.content_key == b.content_key { "duplicate" } else { "near_duplicate" };
+                let relation = if a.kind == "spun_copy" || b.kind == "spun_copy" {
+                    "spun"
+                } else if a.content_key == b.content_key {
+                    "duplicate"
+                } else {
+                    "near_duplicate"
+                };
                 positives.push((a.id.clone(), b.id.clone(), relation));
-                let kind = if a.kind == "original" { b.kind } else { "copy_of_copy" };
+                let kind = match (a.kind, b.kind) {
+                    ("original", "spun_copy") => "spun_of_original",
+                    (_, "spun_copy") | ("spun_copy", _) => "spun_of_copy",
+                    ("original", kind) => kind,
+                    _ => "copy_of_copy",
+                };
                 groups.entry(kind).or_default().push((a.id.clone(), b.id.clone()));
             }
         }
@@ -343,7 +391,7 @@ fn main() -> std::io::Result<()> {
         }
         fs::create_dir_all(&dir)?;
     }
-    for d in docs.iter().filter(|d| d.kind != "original") {
+    for d in docs.iter().filter(|d| d.kind != "original" && d.kind != "same_event") {
         write(&out.join(&d.id), &d.text)?;
     }
     let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
@@ -358,6 +406,10 @@ fn main() -> std::io::Result<()> {
             }
             if !d.carries.is_empty() {
                 m["carries"] = serde_json::json!(d.carries);
+            }
+            if let Some((target, achieved)) = d.spin {
+                m["rate_target"] = serde_json::json!(target);
+                m["rate_achieved"] = serde_json::json!(achieved);
             }
             (d.id.as_str(), m)
         })

@@ -10,6 +10,7 @@ use neardup::ingest::{DocumentReader, Input, JsonFields, ReadOptions, RecordErro
 use neardup::normalize::NormalizeOptions;
 use neardup::passage::PassageConfig;
 use neardup::relate::RelateConfig;
+use neardup::spin::SpinConfig;
 use neardup::{Document, ScanConfig};
 
 /// Where documents come from and how they are read.
@@ -132,6 +133,11 @@ pub struct DetectArgs {
     /// boilerplate (a story syndicated to many sites stays findable).
     #[arg(long, default_value_t = neardup::boilerplate::DEFAULT_MAX_RUN_TOKENS, value_name = "WORDS")]
     pub boilerplate_run: usize,
+    /// Switch off the spun view (immutable-word and character candidates and
+    /// the rewrite verifier): faster, but spun and OCR-noisy copies are
+    /// missed.
+    #[arg(long)]
+    pub no_spun_view: bool,
     /// Do not apply Unicode NFKC normalization.
     #[arg(long)]
     pub no_nfkc: bool,
@@ -170,6 +176,7 @@ impl DetectArgs {
                 min_df: self.boilerplate_df,
                 max_run_tokens: self.boilerplate_run,
             },
+            spin: SpinConfig { enabled: !self.no_spun_view, ..SpinConfig::default() },
             lsh: self.bands.zip(self.rows).map(|(bands, rows)| LshParams { bands, rows }),
             bucket_cap: self.bucket_cap,
             banding: match self.banding {

@@ -42,6 +42,9 @@ pub struct OutputArgs {
     /// `contained` pairs shown in the text summary (0: all).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_contained: usize,
+    /// `spun` pairs shown in the text summary (0: all).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_spun: usize,
 }
 
 impl OutputArgs {
@@ -98,6 +101,7 @@ pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             SummaryLimits {
                 clusters: args.output.max_clusters,
                 contained: args.output.max_contained,
+                spun: args.output.max_spun,
             },
         )?,
         StdoutFormat::Jsonl => report.write_pairs_jsonl(&mut out)?,

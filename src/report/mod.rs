@@ -9,8 +9,13 @@
 //!   pairs; scores are rounded to 4 decimals and computed on content
 //!   shingles (boilerplate removed); `cluster` is the id of the cluster both
 //!   documents belong to (absent for `contained` pairs).
+//!   Pairs found by the spun view add `"aligned_windows"`,
+//!   `"aligned_jaccard"`, `"immutables_jaccard"`, `"aligned_sentences"`,
+//!   `"sentences"`, `"aligned_share"` and `"substitutions"`
+//!   (`[{"from", "to", "count"}]`).
 //! * **pairs (CSV)**: the same fields as columns, with a header row; spans as
-//!   `a0-a1:b0-b1` separated by spaces.
+//!   `a0-a1:b0-b1` separated by spaces, substitutions as `from>to` separated
+//!   by `|`.
 //! * **clusters (JSONL)**: `{"id", "size", "members", "original",
 //!   "original_reason", "carried_by"}`, members in input order.
 //! * **summary (text)**: counts, the cluster-size distribution, the largest
@@ -30,6 +35,7 @@ use crate::attribute::AttributionReason;
 use crate::evidence::MatchedSpan;
 use crate::relate::{Edge, Relation};
 use crate::scan::ScanOutcome;
+use crate::spin::{RewriteEvidence, Substitution};
 
 mod summary;
 
@@ -65,6 +71,43 @@ pub struct PairRecord<'a> {
     /// For `contained`: matched regions, character offsets in `a` and `b`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spans: Option<&'a [MatchedSpan]>,
+    /// For pairs found by the spun view (`spun`, and noisy `near_duplicate`):
+    /// the alignment and the substitutions.
+    #[serde(flatten)]
+    pub rewrite: Option<RewriteRecord<'a>>,
+}
+
+/// The spun view's evidence, as written to `--pairs`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RewriteRecord<'a> {
+    /// Alignment windows (20 words) matched in order.
+    pub aligned_windows: u32,
+    /// Jaccard similarity of the aligned windows.
+    pub aligned_jaccard: f64,
+    /// Jaccard similarity of immutable-word 2-grams.
+    pub immutables_jaccard: f64,
+    /// Sentences matched in order.
+    pub aligned_sentences: u32,
+    /// Sentences (of five words or more) of `a` and of `b`.
+    pub sentences: [u32; 2],
+    /// Aligned sentences over the sentences of the shorter document.
+    pub aligned_share: f64,
+    /// Word substitutions from `a` to `b`, most frequent first.
+    pub substitutions: &'a [Substitution],
+}
+
+impl<'a> RewriteRecord<'a> {
+    fn new(e: &'a RewriteEvidence) -> Self {
+        RewriteRecord {
+            aligned_windows: e.scores.aligned_windows,
+            aligned_jaccard: round4(e.scores.aligned_jaccard),
+            immutables_jaccard: round4(e.scores.immutables_jaccard),
+            aligned_sentences: e.aligned_sentences,
+            sentences: e.sentences,
+            aligned_share: round4(e.aligned_share),
+            substitutions: &e.substitutions,
+        }
+    }
 }
 
 /// One cluster, as written to `--clusters`.
@@ -136,6 +179,7 @@ impl<'a> Report<'a> {
             cluster,
             matched_share: edge.evidence.as_ref().map(|ev| round4(ev.matched_share)),
             spans: edge.evidence.as_ref().map(|ev| ev.spans.as_slice()),
+            rewrite: edge.rewrite.as_ref().map(RewriteRecord::new),
         }
     }
 
@@ -194,6 +238,9 @@ impl<'a> Report<'a> {
             "cluster",
             "matched_share",
             "spans",
+            "aligned_sentences",
+            "aligned_share",
+            "substitutions",
         ])?;
         for r in self.pairs() {
             csv.write_record([
@@ -214,6 +261,13 @@ impl<'a> Report<'a> {
                         .map(|s| format!("{}-{}:{}-{}", s.a[0], s.a[1], s.b[0], s.b[1]))
                         .collect();
                     parts.join(" ")
+                }),
+                &r.rewrite.as_ref().map_or(String::new(), |w| w.aligned_sentences.to_string()),
+                &r.rewrite.as_ref().map_or(String::new(), |w| w.aligned_share.to_string()),
+                &r.rewrite.as_ref().map_or(String::new(), |w| {
+                    let parts: Vec<String> =
+                        w.substitutions.iter().map(|s| format!("{}>{}", s.from, s.to)).collect();
+                    parts.join("|")
                 }),
             ])?;
         }

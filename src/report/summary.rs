@@ -5,7 +5,9 @@
 //! * the largest clusters, each with its likely original, every member's
 //!   strongest link and the pages that carry the story;
 //! * the `contained` pairs, each with the share matched and the beginning of
-//!   its first matched passage.
+//!   its first matched passage;
+//! * the `spun` pairs, each with its aligned sentences and a few of its word
+//!   substitutions.
 //!
 //! All text taken from documents passes through [`terminal_safe`].
 
@@ -23,13 +25,18 @@ pub struct SummaryLimits {
     pub clusters: usize,
     /// `contained` pairs shown.
     pub contained: usize,
+    /// `spun` pairs shown.
+    pub spun: usize,
 }
 
 impl Default for SummaryLimits {
     fn default() -> Self {
-        SummaryLimits { clusters: 20, contained: 20 }
+        SummaryLimits { clusters: 20, contained: 20, spun: 20 }
     }
 }
+
+/// Substitutions shown per `spun` pair in the summary.
+const SUBSTITUTIONS_SHOWN: usize = 6;
 
 fn limit(max: usize, len: usize) -> usize {
     if max == 0 { len } else { max.min(len) }
@@ -62,7 +69,8 @@ impl Report<'_> {
                 thousands((o.clusters.len() - shown) as u64)
             )?;
         }
-        self.write_contained(&mut w, limits.contained)
+        self.write_contained(&mut w, limits.contained)?;
+        self.write_spun(&mut w, limits.spun)
     }
 
     fn write_counts(&self, w: &mut impl Write) -> io::Result<()> {
@@ -226,6 +234,47 @@ impl Report<'_> {
                 w,
                 "\n… {} more contained pairs (all of them are in --pairs FILE; show more with --max-contained)",
                 thousands((contained.len() - shown) as u64)
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_spun(&self, w: &mut impl Write, max: usize) -> io::Result<()> {
+        let o = self.outcome;
+        let spun: Vec<&Edge> = o.edges.iter().filter(|e| e.relation == Relation::Spun).collect();
+        if spun.is_empty() {
+            return Ok(());
+        }
+        let shown = limit(max, spun.len());
+        writeln!(w, "\nspun: {} pairs (synonym-rewritten copies)", spun.len())?;
+        for e in &spun[..shown] {
+            writeln!(w, "  {}", terminal_safe(o.id(e.a)))?;
+            let Some(r) = &e.rewrite else {
+                writeln!(w, "    ~ {}", terminal_safe(o.id(e.b)))?;
+                continue;
+            };
+            let subs: Vec<String> = r
+                .substitutions
+                .iter()
+                .take(SUBSTITUTIONS_SHOWN)
+                .map(|s| format!("{} \u{2192} {}", terminal_safe(&s.from), terminal_safe(&s.to)))
+                .collect();
+            let more = r.substitutions.len().saturating_sub(SUBSTITUTIONS_SHOWN);
+            writeln!(
+                w,
+                "    ~ {} · {}/{} sentences aligned · {}{}",
+                terminal_safe(o.id(e.b)),
+                r.aligned_sentences,
+                r.sentences[0].min(r.sentences[1]),
+                subs.join(", "),
+                if more > 0 { format!(" (+{more} more)") } else { String::new() },
+            )?;
+        }
+        if shown < spun.len() {
+            writeln!(
+                w,
+                "\n… {} more spun pairs (all of them are in --pairs FILE; show more with --max-spun)",
+                thousands((spun.len() - shown) as u64)
             )?;
         }
         Ok(())
