@@ -237,26 +237,10 @@ pub fn verify(a: &SpinProfile, b: &SpinProfile, config: &SpinConfig) -> Option<S
         .then_some(scores)
 }
 
-/// Word-set Jaccard of two sorted, distinct sets.
-fn set_jaccard(a: &[u64], b: &[u64]) -> f64 {
-    let shared = crate::shingle::merge_intersection_len(a, b);
-    let union = a.len() + b.len() - shared;
-    if union == 0 { 0.0 } else { shared as f64 / union as f64 }
-}
-
 /// The longest chain of matching segments in the same order in both
 /// documents: `(i, j)` pairs with `i` and `j` increasing.
 fn ordered_matches(a: &[Vec<u64>], b: &[Vec<u64>], min_jaccard: f64) -> Vec<(usize, usize)> {
-    // Matches sorted by i ascending and, within one i, j descending, so that
-    // a strictly increasing subsequence of j uses each i at most once.
-    let mut matches = Vec::new();
-    for (i, sa) in a.iter().enumerate() {
-        for (j, sb) in b.iter().enumerate().rev() {
-            if set_jaccard(sa, sb) >= min_jaccard {
-                matches.push((i, j));
-            }
-        }
-    }
+    let matches = matching_segments(a, b, min_jaccard);
     // Patience sorting for the longest strictly increasing j, with links to
     // rebuild the chain.
     let mut tails: Vec<usize> = Vec::new(); // index into matches
@@ -280,6 +264,48 @@ fn ordered_matches(a: &[Vec<u64>], b: &[Vec<u64>], min_jaccard: f64) -> Vec<(usi
     }
     chain.reverse();
     chain
+}
+
+/// All pairs `(i, j)` of segments whose word sets have a Jaccard of at least
+/// `min_jaccard`, sorted by `i` ascending and, within one `i`, `j`
+/// descending (so that a strictly increasing subsequence of `j` uses each
+/// `i` at most once).
+///
+/// Segments of `b` are indexed by word, and each word of a segment of `a`
+/// visits only the segments of `b` that hold it. Most words sit in few
+/// segments, so this does much less work than merging every pair of segments.
+fn matching_segments(a: &[Vec<u64>], b: &[Vec<u64>], min_jaccard: f64) -> Vec<(usize, usize)> {
+    let mut postings: Vec<(u64, u32)> =
+        b.iter().enumerate().flat_map(|(j, seg)| seg.iter().map(move |&h| (h, j as u32))).collect();
+    postings.sort_unstable();
+    let mut shared = vec![0u32; b.len()];
+    let mut touched: Vec<u32> = Vec::new();
+    let mut matches = Vec::new();
+    for (i, seg_a) in a.iter().enumerate() {
+        for &h in seg_a {
+            let start = postings.partition_point(|p| p.0 < h);
+            for &(word, j) in &postings[start..] {
+                if word != h {
+                    break;
+                }
+                if shared[j as usize] == 0 {
+                    touched.push(j);
+                }
+                shared[j as usize] += 1;
+            }
+        }
+        touched.sort_unstable_by(|x, y| y.cmp(x));
+        for &j in &touched {
+            let common = shared[j as usize] as usize;
+            let union = seg_a.len() + b[j as usize].len() - common;
+            if common as f64 >= min_jaccard * union as f64 {
+                matches.push((i, j as usize));
+            }
+            shared[j as usize] = 0;
+        }
+        touched.clear();
+    }
+    matches
 }
 
 /// One substitution seen between the two texts.
@@ -444,6 +470,14 @@ pub fn rewrite_evidence(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Word-set Jaccard of two sorted, distinct sets.
+    fn set_jaccard(a: &[u64], b: &[u64]) -> f64 {
+        let shared = crate::shingle::merge_intersection_len(a, b);
+        let union = a.len() + b.len() - shared;
+        if union == 0 { 0.0 } else { shared as f64 / union as f64 }
+    }
+
     use crate::features::test_featurizer;
     use crate::normalize::Normalizer;
 
@@ -534,6 +568,28 @@ mod tests {
             &config,
         );
         assert!(ev.is_noise(&config), "{:?}", ev.substitutions);
+    }
+
+    proptest::proptest! {
+        /// The indexed search finds exactly the pairs a full comparison finds.
+        #[test]
+        fn indexed_matching_equals_all_pairs(
+            a in proptest::collection::vec(proptest::collection::btree_set(0u64..40, 1..12), 0..12),
+            b in proptest::collection::vec(proptest::collection::btree_set(0u64..40, 1..12), 0..12),
+            t in 0.05f64..0.9,
+        ) {
+            let a: Vec<Vec<u64>> = a.into_iter().map(|s| s.into_iter().collect()).collect();
+            let b: Vec<Vec<u64>> = b.into_iter().map(|s| s.into_iter().collect()).collect();
+            let mut naive = Vec::new();
+            for (i, x) in a.iter().enumerate() {
+                for (j, y) in b.iter().enumerate().rev() {
+                    if set_jaccard(x, y) >= t {
+                        naive.push((i, j));
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(matching_segments(&a, &b, t), naive);
+        }
     }
 
     #[test]
