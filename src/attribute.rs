@@ -26,6 +26,10 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
+use crate::cluster::Cluster;
+use crate::duplicates::DuplicateGroups;
+use crate::relate::{Edge, Relation};
+
 /// Why a member was named the original.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,6 +133,62 @@ pub fn attribute(
     }
 
     Attribution { original: candidates[0], reason }
+}
+
+/// Names the likely original of every cluster.
+pub fn attribute_clusters(
+    clusters: &mut [Cluster],
+    documents: usize,
+    date: impl Fn(u32) -> Option<Timestamp>,
+    edges: &[Edge],
+    groups: &DuplicateGroups,
+) {
+    let mut carried = vec![0usize; documents];
+    // Average containment of each document in the other versions it is
+    // linked to: (sum, count). Links between identical copies say nothing
+    // about direction and are left out.
+    let mut contained = vec![(0.0f64, 0u32); documents];
+    for e in edges {
+        if e.relation == Relation::Contained {
+            carried[e.a as usize] += 1;
+        } else if e.relation != Relation::Duplicate {
+            contained[e.a as usize].0 += e.scores.containment_a_in_b();
+            contained[e.a as usize].1 += 1;
+            contained[e.b as usize].0 += e.scores.containment_b_in_a();
+            contained[e.b as usize].1 += 1;
+        }
+    }
+    for cluster in clusters {
+        // One version per group of identical copies; a version has the
+        // earliest date and all the carriers of its copies.
+        let copies =
+            |v: u32| groups.group(v).unwrap_or(std::slice::from_ref(&cluster.members[0])).to_vec();
+        let copies_of = |v: u32| if groups.group(v).is_some() { copies(v) } else { vec![v] };
+        let versions: Vec<u32> = cluster
+            .members
+            .iter()
+            .copied()
+            .filter(|&m| groups.representative_of[m as usize] == m)
+            .collect();
+        let chosen = attribute(
+            &versions,
+            |v| copies_of(v).into_iter().filter_map(&date).min(),
+            |v| copies_of(v).into_iter().map(|m| carried[m as usize]).sum(),
+            |v| {
+                let (sum, count) = contained[v as usize];
+                (count > 0).then(|| sum / f64::from(count))
+            },
+        );
+        // Among identical copies, the earliest dated one (else the first read).
+        let version_copies = copies_of(chosen.original);
+        let dated = version_copies.iter().filter_map(|&m| date(m).map(|d| (d, m))).min();
+        cluster.original = match dated {
+            Some((_, m)) if m != chosen.original => {
+                Attribution { original: m, reason: AttributionReason::EarliestDate }
+            }
+            _ => chosen,
+        };
+    }
 }
 
 #[cfg(test)]

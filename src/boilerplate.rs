@@ -73,6 +73,13 @@ impl FrequentShingles {
         FrequentShingles { hashes }
     }
 
+    /// The frequent shingles among `hashes` (sorted, distinct): for one
+    /// document, when frequencies were counted elsewhere.
+    pub fn from_sorted(hashes: Vec<u64>) -> Self {
+        debug_assert!(hashes.windows(2).all(|w| w[0] < w[1]));
+        FrequentShingles { hashes }
+    }
+
     /// Number of frequent shingles.
     pub fn len(&self) -> usize {
         self.hashes.len()

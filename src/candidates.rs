@@ -28,6 +28,8 @@
 //! the same candidates (a property test checks it). The default is the one
 //! that measured faster: see `benches/README.md`.
 
+use std::collections::HashMap;
+
 use dashmap::DashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -94,6 +96,14 @@ impl LshParams {
     /// least one band: `1 − (1 − J^r)^b`.
     pub fn candidate_probability(&self, jaccard: f64) -> f64 {
         1.0 - (1.0 - jaccard.powi(self.rows as i32)).powi(self.bands as i32)
+    }
+
+    /// Appends the key of every band of `signature` to `out`, as `u32`.
+    /// Keys are only compared within one band (see [`find_candidates`]), so
+    /// 32 bits leave a chance collision of 2^-32 per pair and band, which
+    /// only adds a candidate that verification then rejects.
+    pub fn band_keys_into(&self, signature: &Signature, out: &mut Vec<u32>) {
+        out.extend((0..self.bands).map(|band| self.band_key(signature, band) as u32));
     }
 
     /// The key of band `band` of `signature`.
@@ -169,129 +179,178 @@ pub struct Candidates {
     pub oversized: OversizedReport,
 }
 
-/// Finds candidate pairs among `signatures` (indexed by position).
-pub fn find_candidates(signatures: &[&Signature], config: &CandidateConfig) -> Candidates {
-    let buckets = match config.strategy {
-        BandingStrategy::ConcurrentMap => buckets_concurrent_map(signatures, &config.params),
-        BandingStrategy::SortGroup => groups_by_key(
-            signatures
-                .par_iter()
+/// Finds candidate pairs among documents given by their band keys:
+/// `keys[i]` holds document `i`'s `config.params.bands` keys.
+///
+/// This is the in-memory form, for callers that hold all keys; a scan
+/// spills the same entries and groups them partition by partition with
+/// the same functions ([`group_entries`], [`GroupPairs`], [`count_pairs`]).
+pub fn find_candidates(keys: &[&[u32]], config: &CandidateConfig) -> Candidates {
+    let bands = config.params.bands;
+    let entries: Vec<(u64, u32)> = keys
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(doc, ks)| {
+            ks.iter()
+                .take(bands)
                 .enumerate()
-                .flat_map_iter(|(doc, sig)| {
-                    (0..config.params.bands)
-                        .map(move |band| (config.params.band_key(sig, band), doc as u32))
-                })
-                .collect(),
-        ),
-    };
+                .map(move |(band, &k)| (band_entry_key(band, k), doc as u32))
+        })
+        .collect();
+    let groups = group_entries(entries, config.strategy);
+    let mut pairs = GroupPairs::new(config.bucket_cap);
+    let mut packed = Vec::new();
     // Any shared band makes a candidate; an oversized bucket's hub is its
     // first member.
-    pairs_from_groups(&buckets, config.bucket_cap, 1, |members| members[0])
+    for (_, members) in &groups {
+        pairs.emit(members, members[0], |p| packed.push(p));
+    }
+    Candidates { pairs: count_pairs(packed, 1), oversized: pairs.into_report() }
 }
 
-/// Buckets with two or more members, each sorted ascending.
-fn buckets_concurrent_map(signatures: &[&Signature], params: &LshParams) -> Vec<Vec<u32>> {
-    let map: DashMap<u64, Vec<u32>> = DashMap::new();
-    signatures.par_iter().enumerate().for_each(|(doc, sig)| {
-        for band in 0..params.bands {
-            map.entry(params.band_key(sig, band)).or_default().push(doc as u32);
-        }
-    });
-    map.into_par_iter()
-        .filter_map(|(_, mut members)| {
-            (members.len() > 1).then(|| {
-                // Threads push in any order; sort so the outcome is fixed.
-                members.sort_unstable();
-                members
-            })
+/// The grouping key of band `band`'s key `key`: equal only for the same band.
+#[inline]
+pub fn band_entry_key(band: usize, key: u32) -> u64 {
+    (u64::from(key) << 16) | band as u64
+}
+
+/// The band keys of each signature, for [`find_candidates`].
+pub fn band_keys(signatures: &[&Signature], params: &LshParams) -> Vec<Vec<u32>> {
+    signatures
+        .par_iter()
+        .map(|s| {
+            let mut keys = Vec::with_capacity(params.bands);
+            params.band_keys_into(s, &mut keys);
+            keys
         })
         .collect()
 }
 
+/// Groups `(key, doc)` entries by key: the groups of two or more distinct
+/// documents with their key, members sorted ascending, in key order.
+pub fn group_entries(entries: Vec<(u64, u32)>, strategy: BandingStrategy) -> Vec<(u64, Vec<u32>)> {
+    match strategy {
+        BandingStrategy::ConcurrentMap => {
+            let map: DashMap<u64, Vec<u32>> = DashMap::new();
+            entries.par_iter().for_each(|&(key, doc)| map.entry(key).or_default().push(doc));
+            let mut groups: Vec<(u64, Vec<u32>)> = map
+                .into_par_iter()
+                .filter_map(|(key, mut members)| {
+                    // Threads push in any order; sort so the outcome is fixed.
+                    members.sort_unstable();
+                    members.dedup();
+                    (members.len() > 1).then_some((key, members))
+                })
+                .collect();
+            groups.par_sort_unstable_by_key(|g| g.0);
+            groups
+        }
+        BandingStrategy::SortGroup => groups_by_key(entries),
+    }
+}
+
 /// Groups `(key, doc)` entries by key with a parallel sort: the groups of two
-/// or more documents, each sorted ascending, in key order.
-pub(crate) fn groups_by_key(mut entries: Vec<(u64, u32)>) -> Vec<Vec<u32>> {
+/// or more documents with their key, members ascending, in key order.
+pub(crate) fn groups_by_key(mut entries: Vec<(u64, u32)>) -> Vec<(u64, Vec<u32>)> {
     entries.par_sort_unstable();
     entries.dedup();
     entries
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|run| run.len() > 1)
-        .map(|run| run.iter().map(|&(_, doc)| doc).collect())
+        .map(|run| (run[0].0, run.iter().map(|&(_, doc)| doc).collect()))
         .collect()
 }
 
-/// Candidate pairs from groups of documents that share a key.
+/// Turns groups of documents that share a key into candidate pairs, and
+/// keeps track of the groups too large to pair in full.
 ///
 /// A group of at most `cap` members pairs all of them; a larger one pairs
-/// every member with the member that `hub` picks. A pair is kept when it is
-/// generated by at least `min_shared` groups.
-pub(crate) fn pairs_from_groups<H>(
-    groups: &[Vec<u32>],
+/// every member with a hub chosen by the caller.
+#[derive(Debug)]
+pub struct GroupPairs {
     cap: usize,
-    min_shared: u32,
-    hub: H,
-) -> Candidates
-where
-    H: Fn(&[u32]) -> u32 + Sync,
-{
-    // The same family of documents usually overflows in many groups at once;
-    // report each distinct member set once.
-    let mut overflowing: Vec<&Vec<u32>> = groups.iter().filter(|m| m.len() > cap).collect();
-    overflowing.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    overflowing.dedup();
-    let pairs_skipped = overflowing
-        .iter()
-        .map(|m| {
-            let m = m.len() as u64;
-            m * (m - 1) / 2 - (m - 1)
-        })
-        .sum();
-    let oversized = OversizedReport {
-        count: overflowing.len(),
-        largest: overflowing.first().map_or(0, |m| m.len()),
-        pairs_skipped,
-        examples: overflowing
-            .iter()
-            .take(OVERSIZED_EXAMPLES)
-            .map(|m| OversizedBucket { size: m.len(), sample: m.iter().take(5).copied().collect() })
-            .collect(),
-    };
+    /// Distinct oversized member sets, by hash: size and first members. The
+    /// same family of documents usually overflows in many groups at once;
+    /// it is reported once.
+    oversized: HashMap<u64, (usize, Vec<u32>)>,
+}
 
-    let mut packed: Vec<u64> = groups
-        .par_iter()
-        .flat_map_iter(|members| -> Box<dyn Iterator<Item = u64> + Send + '_> {
-            if members.len() > cap {
-                let center = hub(members);
-                Box::new(
-                    members.iter().filter(move |&&m| m != center).map(move |&m| pack(center, m)),
-                )
-            } else {
-                Box::new(
-                    members
-                        .iter()
-                        .enumerate()
-                        .flat_map(move |(i, &a)| members[i + 1..].iter().map(move |&b| pack(a, b))),
-                )
+impl GroupPairs {
+    /// Pairs groups with at most `cap` members in full.
+    pub fn new(cap: usize) -> Self {
+        GroupPairs { cap, oversized: HashMap::new() }
+    }
+
+    /// Emits the packed pairs of one group (sorted members) to `out`.
+    pub fn emit(&mut self, members: &[u32], hub: u32, mut out: impl FnMut(u64)) {
+        if members.len() > self.cap {
+            let hash = members.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, &m| {
+                xxhash_rust::xxh3::xxh3_64_with_seed(&m.to_le_bytes(), h)
+            });
+            self.oversized
+                .entry(hash)
+                .or_insert_with(|| (members.len(), members.iter().take(5).copied().collect()));
+            members.iter().filter(|&&m| m != hub).for_each(|&m| out(pack(hub, m)));
+        } else {
+            for (i, &a) in members.iter().enumerate() {
+                members[i + 1..].iter().for_each(|&b| out(pack(a, b)));
             }
-        })
-        .collect();
+        }
+    }
+
+    /// Adds the oversized groups seen by `other`.
+    pub fn merge(&mut self, other: GroupPairs) {
+        for (hash, group) in other.oversized {
+            self.oversized.entry(hash).or_insert(group);
+        }
+    }
+
+    /// The summary of the oversized groups.
+    pub fn into_report(self) -> OversizedReport {
+        let mut groups: Vec<(usize, Vec<u32>, u64)> =
+            self.oversized.into_iter().map(|(hash, (size, sample))| (size, sample, hash)).collect();
+        groups
+            .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        OversizedReport {
+            count: groups.len(),
+            largest: groups.first().map_or(0, |g| g.0),
+            pairs_skipped: groups
+                .iter()
+                .map(|g| {
+                    let m = g.0 as u64;
+                    m * (m - 1) / 2 - (m - 1)
+                })
+                .sum(),
+            examples: groups
+                .into_iter()
+                .take(OVERSIZED_EXAMPLES)
+                .map(|(size, sample, _)| OversizedBucket { size, sample })
+                .collect(),
+        }
+    }
+}
+
+/// The distinct pairs among `packed` (see [`pack`]) that occur at least
+/// `min_shared` times, sorted.
+pub fn count_pairs(mut packed: Vec<u64>, min_shared: u32) -> Vec<(u32, u32)> {
     packed.par_sort_unstable();
-    let pairs = packed
+    packed
         .chunk_by(|x, y| x == y)
         .filter(|run| run.len() as u32 >= min_shared)
         .map(|run| unpack(run[0]))
-        .collect();
-    Candidates { pairs, oversized }
+        .collect()
 }
 
+/// A pair of documents as one `u64`, smaller index first.
 #[inline]
-pub(crate) fn pack(a: u32, b: u32) -> u64 {
+pub fn pack(a: u32, b: u32) -> u64 {
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
     (u64::from(lo) << 32) | u64::from(hi)
 }
 
+/// The pair packed by [`pack`].
 #[inline]
-pub(crate) fn unpack(p: u64) -> (u32, u32) {
+pub fn unpack(p: u64) -> (u32, u32) {
     ((p >> 32) as u32, p as u32)
 }
 
@@ -336,7 +395,9 @@ mod tests {
             bucket_cap: DEFAULT_BUCKET_CAP,
             strategy: BandingStrategy::SortGroup,
         };
-        let found = find_candidates(&[&a, &b, &c], &config);
+        let keys = band_keys(&[&a, &b, &c], &config.params);
+        let refs: Vec<&[u32]> = keys.iter().map(Vec::as_slice).collect();
+        let found = find_candidates(&refs, &config);
         assert_eq!(found.pairs, vec![(0, 1)]);
         assert_eq!(found.oversized.count, 0);
     }
@@ -351,7 +412,9 @@ mod tests {
             bucket_cap: 4,
             strategy: BandingStrategy::ConcurrentMap,
         };
-        let found = find_candidates(&sigs, &config);
+        let keys = band_keys(&sigs, &config.params);
+        let refs: Vec<&[u32]> = keys.iter().map(Vec::as_slice).collect();
+        let found = find_candidates(&refs, &config);
         assert_eq!(found.pairs, (1..10).map(|j| (0, j)).collect::<Vec<_>>());
         // Four bands overflow with the same ten members: one family.
         assert_eq!(found.oversized.count, 1);
@@ -367,8 +430,10 @@ mod tests {
             let sigs: Vec<Signature> = starts.iter().map(|&s| sig(&h, s..s + 40)).collect();
             let refs: Vec<&Signature> = sigs.iter().collect();
             let params = LshParams::new(8, 4, 32).unwrap();
-            let map = find_candidates(&refs, &CandidateConfig { params, bucket_cap: cap, strategy: BandingStrategy::ConcurrentMap });
-            let sort = find_candidates(&refs, &CandidateConfig { params, bucket_cap: cap, strategy: BandingStrategy::SortGroup });
+            let keys = band_keys(&refs, &params);
+            let keys: Vec<&[u32]> = keys.iter().map(Vec::as_slice).collect();
+            let map = find_candidates(&keys, &CandidateConfig { params, bucket_cap: cap, strategy: BandingStrategy::ConcurrentMap });
+            let sort = find_candidates(&keys, &CandidateConfig { params, bucket_cap: cap, strategy: BandingStrategy::SortGroup });
             prop_assert_eq!(map, sort);
         }
     }

@@ -74,12 +74,17 @@ pub fn cluster_id(smallest_id: &str) -> String {
 }
 
 /// Builds clusters of two or more documents from edges `(a, b, relation)`
-/// over documents `0..ids.len()`. Clusters come largest first, ties by id.
-pub fn build_clusters<I>(ids: &[String], edges: I) -> Vec<Cluster>
+/// over documents `0..documents`, where `id` gives a document's id. Clusters
+/// come largest first, ties by id.
+pub fn build_clusters<'a, I>(
+    documents: usize,
+    id: impl Fn(u32) -> &'a str,
+    edges: I,
+) -> Vec<Cluster>
 where
     I: IntoIterator<Item = (u32, u32, Relation)>,
 {
-    let mut sets = UnionFind::new(ids.len());
+    let mut sets = UnionFind::new(documents);
     let mut touched = Vec::new();
     for (a, b, relation) in edges {
         if relation.is_equivalence() && sets.union(a, b) {
@@ -95,8 +100,7 @@ where
         .chunk_by(|x, y| x.0 == y.0)
         .map(|group| {
             let members: Vec<u32> = group.iter().map(|&(_, d)| d).collect();
-            let smallest =
-                members.iter().map(|&d| ids[d as usize].as_str()).min().unwrap_or_default();
+            let smallest = members.iter().map(|&d| id(d)).min().unwrap_or_default();
             Cluster {
                 id: cluster_id(smallest),
                 original: Attribution {
@@ -119,11 +123,18 @@ mod tests {
         (0..n).map(|i| format!("doc{i}")).collect()
     }
 
+    fn build(
+        ids: &[String],
+        edges: impl IntoIterator<Item = (u32, u32, Relation)>,
+    ) -> Vec<Cluster> {
+        build_clusters(ids.len(), |d| ids[d as usize].as_str(), edges)
+    }
+
     #[test]
     fn equivalence_edges_form_clusters() {
         let edges =
             [(0, 1, Relation::NearDuplicate), (1, 2, Relation::Duplicate), (4, 5, Relation::Spun)];
-        let clusters = build_clusters(&ids(6), edges);
+        let clusters = build(&ids(6), edges);
         assert_eq!(clusters.len(), 2);
         assert_eq!(clusters[0].members, [0, 1, 2]);
         assert_eq!(clusters[0].id, cluster_id("doc0"));
@@ -134,7 +145,7 @@ mod tests {
     fn contained_edges_do_not_merge_stories() {
         // Page 2 carries articles 0 and 1.
         let edges = [(0, 2, Relation::Contained), (1, 2, Relation::Contained)];
-        assert!(build_clusters(&ids(3), edges).is_empty());
+        assert!(build(&ids(3), edges).is_empty());
     }
 
     #[test]
@@ -144,8 +155,8 @@ mod tests {
             (2, 3, Relation::NearDuplicate),
             (0, 4, Relation::Duplicate),
         ];
-        let first = build_clusters(&ids(5), edges.clone());
+        let first = build(&ids(5), edges.clone());
         edges.reverse();
-        assert_eq!(first, build_clusters(&ids(5), edges));
+        assert_eq!(first, build(&ids(5), edges));
     }
 }

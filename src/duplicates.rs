@@ -6,9 +6,6 @@
 //! much as one and cannot overflow a bucket by themselves. Relations found
 //! for a representative are then expanded to every member of its group.
 
-use rayon::prelude::*;
-
-use crate::features::DocFeatures;
 use crate::relate::{Edge, Relation};
 use crate::verify::PairScores;
 
@@ -31,29 +28,35 @@ pub struct DuplicateGroups {
 }
 
 impl DuplicateGroups {
-    /// Groups documents by content hash.
-    pub fn find(features: &[DocFeatures]) -> Self {
-        let mut keyed: Vec<(u128, u32)> = features
+    /// Groups documents given the representative of each (itself for a
+    /// document seen first and for an empty one); `has_content` tells empty
+    /// documents apart, which are never representatives.
+    pub fn from_representatives(
+        representative_of: Vec<u32>,
+        has_content: impl Fn(u32) -> bool,
+    ) -> Self {
+        let n = representative_of.len();
+        let mut members: Vec<(u32, u32)> = representative_of
             .iter()
             .enumerate()
-            .filter_map(|(i, f)| f.content_hash.map(|h| (h, i as u32)))
+            .filter(|&(d, &r)| r != d as u32)
+            .map(|(d, &r)| (r, d as u32))
             .collect();
-        keyed.par_sort_unstable();
+        members.sort_unstable();
         let mut groups = Vec::new();
-        let mut representatives = Vec::new();
-        let mut group_of = vec![None; features.len()];
-        let mut representative_of: Vec<u32> = (0..features.len() as u32).collect();
-        for run in keyed.chunk_by(|x, y| x.0 == y.0) {
-            representatives.push(run[0].1);
-            if run.len() > 1 {
-                for &(_, d) in run {
-                    group_of[d as usize] = Some(groups.len() as u32);
-                    representative_of[d as usize] = run[0].1;
-                }
-                groups.push(run.iter().map(|&(_, d)| d).collect());
+        let mut group_of = vec![None; n];
+        for run in members.chunk_by(|x, y| x.0 == y.0) {
+            let g = groups.len() as u32;
+            let group: Vec<u32> =
+                std::iter::once(run[0].0).chain(run.iter().map(|&(_, d)| d)).collect();
+            for &d in &group {
+                group_of[d as usize] = Some(g);
             }
+            groups.push(group);
         }
-        representatives.sort_unstable();
+        let representatives = (0..n as u32)
+            .filter(|&d| representative_of[d as usize] == d && has_content(d))
+            .collect();
         DuplicateGroups { groups, representatives, representative_of, group_of }
     }
 

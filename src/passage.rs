@@ -30,7 +30,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::candidates::{Candidates, groups_by_key, pairs_from_groups};
+use crate::candidates::{Candidates, GroupPairs, count_pairs, groups_by_key};
 
 /// Default winnowing window, in shingles.
 pub const DEFAULT_WINNOW_WINDOW: usize = 16;
@@ -110,9 +110,19 @@ pub fn find_passage_candidates(
         .flat_map_iter(|(doc, fps)| fps.iter().map(move |&fp| (fp, doc as u32)))
         .collect();
     let groups = groups_by_key(entries);
-    pairs_from_groups(&groups, config.group_cap, config.min_shared, |members| {
-        *members.iter().min_by_key(|&&m| (sizes[m as usize], m)).unwrap_or(&members[0])
-    })
+    let mut pairs = GroupPairs::new(config.group_cap);
+    let mut packed = Vec::new();
+    for (_, members) in &groups {
+        pairs.emit(members, passage_hub(members, |d| sizes[d as usize]), |p| packed.push(p));
+    }
+    Candidates { pairs: count_pairs(packed, config.min_shared), oversized: pairs.into_report() }
+}
+
+/// The hub of an oversized passage group: its smallest member (by content
+/// size, then index). An article shared by many pages is the smallest
+/// document holding the passage, so every page still meets the article.
+pub fn passage_hub(members: &[u32], size: impl Fn(u32) -> u32) -> u32 {
+    members.iter().copied().min_by_key(|&m| (size(m), m)).unwrap_or(members[0])
 }
 
 #[cfg(test)]

@@ -1,24 +1,32 @@
 //! Options shared by the commands that read documents and detect copies.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use neardup::boilerplate::BoilerplateConfig;
 use neardup::candidates::{BandingStrategy, LshParams};
-use neardup::ingest::{DocumentReader, Input, JsonFields, ReadOptions, RecordError};
+use neardup::ingest::{DocumentReader, Input, JsonFields, ReadOptions, RecordError, WarcId};
 use neardup::normalize::NormalizeOptions;
 use neardup::passage::PassageConfig;
 use neardup::relate::RelateConfig;
+use neardup::spill::{Resources, Spill};
 use neardup::spin::SpinConfig;
 use neardup::{Document, ScanConfig};
+
+use super::progress::Console;
 
 /// Where documents come from and how they are read.
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
-    /// Files or folders to read (folders recursively: .txt/.md files are one
-    /// document each, .jsonl files one per line), or - for JSONL on stdin.
+    /// Files or folders to read, or - for standard input. Folders are read
+    /// recursively. Formats, by name or content: .txt/.md and .html/.htm
+    /// (one document per file), .jsonl (one per line), .warc/.wet (one per
+    /// record); any of them .gz or .zst compressed. Standard input holds
+    /// JSONL or WARC.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     /// JSONL field holding the document id (a string or a number).
@@ -47,14 +55,65 @@ pub struct InputArgs {
     /// checking out files resets these times.
     #[arg(long)]
     pub dates_from_mtime: bool,
+    /// Which WARC header names a WARC document: its record id, or the
+    /// URI it was fetched from.
+    #[arg(long, value_enum, default_value = "record-id", value_name = "HEADER")]
+    pub warc_id: WarcIdArg,
+    /// Compare the whole visible text of HTML pages (navigation, teasers
+    /// and all) instead of the article extracted from each page. With
+    /// extraction (the default) a page and a clean copy of its article are
+    /// near-duplicates; with the full text the page contains the article.
+    #[arg(long)]
+    pub html_full_text: bool,
     /// Exit with code 2 if any record had to be skipped.
     #[arg(long)]
     pub strict: bool,
 }
 
+/// Which WARC header names a WARC document.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum WarcIdArg {
+    /// WARC-Record-ID.
+    RecordId,
+    /// WARC-Target-URI.
+    Uri,
+}
+
+/// Where scratch data goes, and how much memory sorting may use.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Resources")]
+pub struct ResourceArgs {
+    /// Folder for scratch files (texts, shingle sets and sort runs; they are
+    /// deleted even if neardup is killed). Plan for about 3 times the size
+    /// of the text. Default: the system's temporary folder.
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+    /// Memory for sorting one batch of scratch entries, in MiB. Peak memory
+    /// is a few times this plus about 100 bytes per document.
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    pub sort_memory: usize,
+}
+
+impl ResourceArgs {
+    /// The resources these flags describe.
+    pub fn resources(&self) -> anyhow::Result<Resources> {
+        if self.sort_memory == 0 {
+            anyhow::bail!("--sort-memory must be at least 1 MiB");
+        }
+        let dir = self.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let meta = std::fs::metadata(&dir)
+            .with_context(|| format!("{}: cannot use as scratch folder", dir.display()))?;
+        if !meta.is_dir() {
+            anyhow::bail!("{}: not a folder (--temp-dir)", dir.display());
+        }
+        Ok(Resources { spill: Spill::Dir(dir), sort_memory: self.sort_memory << 20 })
+    }
+}
+
 impl InputArgs {
-    /// Opens the inputs.
-    pub fn open(&self) -> anyhow::Result<DocumentReader> {
+    /// Opens the inputs; `keep_raw` keeps each record as read (for output
+    /// that passes records through).
+    pub fn open(&self, keep_raw: bool) -> anyhow::Result<DocumentReader> {
         let inputs = self.paths.iter().map(|p| Input::parse(p)).collect();
         let options = ReadOptions {
             fields: JsonFields {
@@ -67,6 +126,12 @@ impl InputArgs {
             lossy_utf8: self.lossy_utf8,
             follow_symlinks: self.follow_symlinks,
             dates_from_mtime: self.dates_from_mtime,
+            warc_id: match self.warc_id {
+                WarcIdArg::RecordId => WarcId::RecordId,
+                WarcIdArg::Uri => WarcId::TargetUri,
+            },
+            keep_raw,
+            html_full_text: self.html_full_text,
         };
         DocumentReader::new(inputs, options).context("cannot read input")
     }
@@ -194,16 +259,22 @@ const WARNINGS_SHOWN: usize = 20;
 /// Yields the readable documents of a reader, reporting the others.
 pub struct ReportingReader {
     reader: DocumentReader,
-    quiet: bool,
+    console: Arc<Console>,
     skipped: BTreeMap<&'static str, u64>,
     shown: usize,
     fatal: Option<RecordError>,
 }
 
 impl ReportingReader {
-    /// Wraps `reader`; warnings go to stderr unless `quiet`.
-    pub fn new(reader: DocumentReader, quiet: bool) -> Self {
-        ReportingReader { reader, quiet, skipped: BTreeMap::new(), shown: 0, fatal: None }
+    /// Wraps `reader`; warnings go to `console`.
+    pub fn new(reader: DocumentReader, console: Arc<Console>) -> Self {
+        console.follow_input(reader.progress());
+        ReportingReader { reader, console, skipped: BTreeMap::new(), shown: 0, fatal: None }
+    }
+
+    /// How far reading got.
+    pub fn progress(&self) -> neardup::ingest::InputProgress {
+        self.reader.progress()
     }
 
     /// Number of records skipped.
@@ -219,15 +290,17 @@ impl ReportingReader {
         }
         let stats = self.reader.stats();
         let skipped = self.skipped();
-        if !self.quiet && skipped > 0 {
+        if skipped > 0 {
             let kinds: Vec<String> = self.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            eprintln!("neardup: skipped {skipped} records ({})", kinds.join(", "));
+            self.console
+                .warn(&format!("neardup: skipped {skipped} records ({})", kinds.join(", ")));
         }
-        if !self.quiet && stats.ignored_files > 0 {
-            eprintln!(
-                "neardup: ignored {} files that are neither text (.txt, .md) nor JSONL",
+        if stats.ignored_files > 0 {
+            self.console.warn(&format!(
+                "neardup: ignored {} files whose names name no known format \
+                 (.txt .md .html .htm .jsonl .warc .wet, optionally .gz or .zst)",
                 stats.ignored_files
-            );
+            ));
         }
         if documents == 0 {
             anyhow::bail!(
@@ -258,17 +331,15 @@ impl Iterator for ReportingReader {
                 }
                 Err(err) => {
                     *self.skipped.entry(err.kind.label()).or_default() += 1;
-                    if !self.quiet {
-                        if self.shown < WARNINGS_SHOWN {
-                            eprintln!(
-                                "neardup: warning: {}",
-                                neardup::report::terminal_safe(&err.to_string())
-                            );
-                        } else if self.shown == WARNINGS_SHOWN {
-                            eprintln!("neardup: warning: further warnings are only counted");
-                        }
-                        self.shown += 1;
+                    if self.shown < WARNINGS_SHOWN {
+                        self.console.warn(&format!(
+                            "neardup: warning: {}",
+                            neardup::report::terminal_safe(&err.to_string())
+                        ));
+                    } else if self.shown == WARNINGS_SHOWN {
+                        self.console.warn("neardup: warning: further warnings are only counted");
                     }
+                    self.shown += 1;
                 }
             }
         }

@@ -7,12 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use neardup::eval::{Evaluation, Groups, PairOutcome, Truth, evaluate};
-use neardup::ingest::Input;
 use neardup::report::{Report, terminal_safe};
 use neardup::verify::PairScores;
 use neardup::{ScanOutcome, Scanner};
 
-use super::args::{DetectArgs, InputArgs};
+use super::args::{DetectArgs, InputArgs, ResourceArgs};
 use super::output::write_atomically;
 use super::scan::scan_inputs;
 
@@ -39,6 +38,8 @@ pub struct EvalArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub detect: DetectArgs,
+    #[command(flatten)]
+    pub resources: ResourceArgs,
 }
 
 /// Report formats of `eval`.
@@ -54,7 +55,7 @@ pub enum EvalFormat {
 pub fn run(args: EvalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let truth = Truth::from_path(&args.truth)?;
     let groups = args.groups.as_deref().map(Groups::from_path).transpose()?;
-    let outcome = scan_inputs(&args.input, &args.detect, quiet)?;
+    let (outcome, _) = scan_inputs(&args.input, &args.detect, &args.resources, quiet, false)?;
     if let Some(path) = &args.pairs {
         let report = Report::new(&outcome);
         write_atomically(path, |w| report.write_pairs_jsonl(w))?;
@@ -77,8 +78,6 @@ pub fn run(args: EvalArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// Exact scores of the listed misses and false positives, for calibration.
-/// Misses were never verified, so their documents are read a second time
-/// (not possible for standard input: then no scores are shown).
 fn explain_scores(
     args: &EvalArgs,
     outcome: &ScanOutcome,
@@ -92,15 +91,17 @@ fn explain_scores(
         }
     }
     let missed: Vec<&PairOutcome> = evaluation.missed.iter().take(args.show).collect();
-    if missed.is_empty() || args.input.paths.iter().any(|p| Input::parse(p) == Input::Stdin) {
+    if missed.is_empty() {
         return Ok(scores);
     }
+    // Misses were never verified: their texts are read back from the scan.
     let wanted: HashSet<&str> = missed.iter().flat_map(|p| [p.a.as_str(), p.b.as_str()]).collect();
     let scanner = Scanner::new(args.detect.config())?;
     let mut features = HashMap::new();
-    for doc in args.input.open()?.flatten() {
-        if wanted.contains(doc.id.as_str()) {
-            features.insert(doc.id.clone(), scanner.featurize(&doc.text));
+    for (index, id) in outcome.docs.ids().enumerate() {
+        if wanted.contains(id) {
+            let text = outcome.docs.text(index as u32)?;
+            features.insert(id.to_owned(), scanner.featurize(&text));
         }
     }
     for p in missed {

@@ -11,8 +11,10 @@
 //! what reaches stdout (results) and stderr (warnings, timings).
 
 mod args;
+mod dedup;
 mod eval;
 mod output;
+mod progress;
 mod scan;
 
 use std::process::ExitCode;
@@ -45,6 +47,8 @@ struct Cli {
 enum Command {
     /// Find copies in files, folders or JSONL and report pairs and clusters.
     Scan(scan::ScanArgs),
+    /// Write the input records minus the duplicates (one per story).
+    Dedup(dedup::DedupArgs),
     /// Scan, then score the pairs against a labelled truth file.
     Eval(eval::EvalArgs),
 }
@@ -76,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Scan(args) => scan::run(args, cli.quiet),
+        Command::Dedup(args) => dedup::run(args, cli.quiet),
         Command::Eval(args) => eval::run(args, cli.quiet),
     }
 }

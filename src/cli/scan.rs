@@ -3,14 +3,16 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
-use neardup::report::{Report, SummaryLimits, human_bytes};
+use neardup::report::{Report, SummaryLimits, human_bytes, thousands};
 use neardup::{ScanOutcome, Scanner};
 
-use super::args::{DetectArgs, InputArgs, ReportingReader};
+use super::args::{DetectArgs, InputArgs, ReportingReader, ResourceArgs};
 use super::output::{StdoutFormat, write_atomically};
+use super::progress::Console;
 
 /// Arguments of `neardup scan`.
 #[derive(Args, Debug)]
@@ -21,6 +23,8 @@ pub struct ScanArgs {
     pub detect: DetectArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub resources: ResourceArgs,
 }
 
 /// Where results go.
@@ -61,36 +65,55 @@ impl OutputArgs {
     }
 }
 
-/// Reads the inputs and scans them, reporting skipped records.
+/// Reads the inputs and scans them, reporting progress, skipped records
+/// and a one-line summary on stderr. `keep_raw` keeps records as read, for
+/// `dedup` output.
 pub fn scan_inputs(
     input: &InputArgs,
     detect: &DetectArgs,
+    resources: &ResourceArgs,
     quiet: bool,
-) -> anyhow::Result<ScanOutcome> {
+    keep_raw: bool,
+) -> anyhow::Result<(ScanOutcome, Arc<Console>)> {
     let scanner = Scanner::new(detect.config())?;
-    let mut reader = ReportingReader::new(input.open()?, quiet);
+    let resources = resources.resources()?;
+    let console = Arc::new(Console::new(quiet));
+    let mut reader = ReportingReader::new(input.open(keep_raw)?, Arc::clone(&console));
+    let progress = reader.progress();
     let started = Instant::now();
-    let outcome = scanner.scan(&mut reader)?;
+    let outcome = scanner.scan_with(&mut reader, &resources, console.as_ref())?;
+    let skipped = reader.skipped();
     reader.finish(outcome.stats.documents, input.strict)?;
-    if !quiet {
-        let seconds = started.elapsed().as_secs_f64();
-        let t = &outcome.stats.timings;
-        eprintln!(
-            "neardup: scanned {} in {seconds:.2} s ({:.1} MB/s; featurize {:.2} s, candidates {:.2} s, verify {:.2} s, cluster {:.2} s)",
-            human_bytes(outcome.stats.bytes),
-            outcome.stats.bytes as f64 / 1e6 / seconds.max(1e-9),
-            t.featurize.as_secs_f64(),
-            t.candidates.as_secs_f64(),
-            t.verify.as_secs_f64(),
-            t.cluster.as_secs_f64(),
-        );
-    }
-    Ok(outcome)
+    let seconds = started.elapsed().as_secs_f64();
+    let s = &outcome.stats;
+    let relations: Vec<String> = outcome
+        .relation_counts()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| format!("{} {r}", thousands(*n as u64)))
+        .collect();
+    console.warn(&format!(
+        "neardup: {} documents, {} of content ({} of files) in {seconds:.1} s ({:.1} MB/s): \
+         {} related pairs{} in {} clusters{}",
+        thousands(s.documents),
+        human_bytes(s.input_bytes),
+        human_bytes(progress.read()),
+        s.input_bytes as f64 / 1e6 / seconds.max(1e-9),
+        thousands(outcome.edges.len() as u64),
+        if relations.is_empty() { String::new() } else { format!(" ({})", relations.join(", ")) },
+        thousands(outcome.clusters.len() as u64),
+        if skipped > 0 {
+            format!("; {} records skipped", thousands(skipped))
+        } else {
+            String::new()
+        },
+    ));
+    Ok((outcome, console))
 }
 
 /// Runs `neardup scan`.
 pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let outcome = scan_inputs(&args.input, &args.detect, quiet)?;
+    let (outcome, _) = scan_inputs(&args.input, &args.detect, &args.resources, quiet, false)?;
     args.output.write_files(&outcome)?;
     let report = Report::new(&outcome);
     let stdout = std::io::stdout();

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
-use super::{Document, Origin, ReadOptions, RecordError, RecordErrorKind};
+use super::compress::corrupt_member;
+use super::{Body, Document, Origin, ReadOptions, RecordError, RecordErrorKind};
 
 /// Names of the JSONL fields that carry the parts of a document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +50,7 @@ impl<R: BufRead> JsonlRecords<R> {
     }
 
     fn origin(&self) -> Origin {
-        Origin { source: self.source.clone(), line: Some(self.line) }
+        Origin { source: self.source.clone(), line: Some(self.line), record: None }
     }
 
     /// Longest line accepted: the text limit plus room for JSON escaping and
@@ -87,7 +88,14 @@ impl<R: BufRead> JsonlRecords<R> {
             });
         }
         let id = raw.id.unwrap_or_else(|| format!("{}:{}", self.source, self.line));
-        Ok(Document { id, text, date: raw.date, url: raw.url, origin: self.origin() })
+        Ok(Document {
+            id,
+            body: Body::Text(text),
+            date: raw.date,
+            url: raw.url,
+            origin: self.origin(),
+            raw: self.options.keep_raw.then(|| line.to_vec()),
+        })
     }
 }
 
@@ -119,10 +127,14 @@ impl<R: BufRead> Iterator for JsonlRecords<R> {
                         Err(kind) => kind,
                     }
                 }
-                Err(e) => {
-                    self.done = true;
-                    RecordErrorKind::Unreadable(e)
-                }
+                Err(e) => match corrupt_member(&e) {
+                    // The rest of the file may still be readable.
+                    Some(corrupt) => RecordErrorKind::Corrupt(corrupt.to_string()),
+                    None => {
+                        self.done = true;
+                        RecordErrorKind::Unreadable(e)
+                    }
+                },
             };
             return Some(Err(RecordError { origin: self.origin(), kind }));
         }
@@ -360,7 +372,7 @@ mod tests {
         let out = records(input, ReadOptions::default());
         assert_eq!(out.len(), 2);
         let a = out[0].as_ref().unwrap();
-        assert_eq!((a.id.as_str(), a.text.as_str()), ("a", "hello"));
+        assert_eq!((a.id.as_str(), a.text().unwrap()), ("a", "hello"));
         assert_eq!(a.url.as_deref(), Some("http://x"));
         let b = out[1].as_ref().unwrap();
         assert_eq!(b.id, "7");
@@ -396,7 +408,7 @@ mod tests {
         };
         let out = records("{\"doc_id\":\"d\",\"content\":\"c\",\"text\":\"t\"}\n", options);
         let d = out[0].as_ref().unwrap();
-        assert_eq!((d.id.as_str(), d.text.as_str()), ("d", "c"));
+        assert_eq!((d.id.as_str(), d.text().unwrap()), ("d", "c"));
     }
 
     #[test]
@@ -416,6 +428,6 @@ mod tests {
         assert!(strict[0].is_err());
         let lossy = ReadOptions { lossy_utf8: true, ..ReadOptions::default() };
         let out: Vec<_> = JsonlRecords::new(input, "t".into(), lossy).collect();
-        assert_eq!(out[0].as_ref().unwrap().text, "caf\u{FFFD}");
+        assert_eq!(out[0].as_ref().unwrap().text().unwrap(), "caf\u{FFFD}");
     }
 }

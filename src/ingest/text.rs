@@ -1,14 +1,15 @@
-//! Plain-text and Markdown files: one file, one document.
+//! Files that hold one document: plain text, Markdown, HTML.
 //!
-//! The bytes must be UTF-8 (a leading byte-order mark is dropped). A file
-//! holding NUL bytes is taken for binary and skipped; invalid UTF-8 is skipped
-//! too, unless the user asked for lossy decoding. Files over the size limit
-//! are skipped before they are read.
+//! Text must be UTF-8 (a leading byte-order mark is dropped). A file holding
+//! NUL bytes is taken for binary and skipped; invalid UTF-8 is skipped too,
+//! unless the user asked for lossy decoding. HTML is kept as bytes and decoded
+//! by its declared charset when its text is extracted. Files over the size
+//! limit are skipped without being read to the end.
 
 use std::io::Read;
-use std::path::Path;
 
-use super::{Document, Origin, ReadOptions, RecordError, RecordErrorKind};
+use super::walk::Kind;
+use super::{Body, Document, Origin, ReadOptions, RecordError, RecordErrorKind};
 
 /// Decodes document bytes as configured: the text, or why it cannot be one.
 pub(super) fn decode(bytes: Vec<u8>, lossy: bool) -> Result<String, RecordErrorKind> {
@@ -28,37 +29,38 @@ pub(super) fn decode(bytes: Vec<u8>, lossy: bool) -> Result<String, RecordErrorK
     Ok(text)
 }
 
-/// Reads one text file as a document with the given id.
-pub(super) fn read_text_file(
-    path: &Path,
+/// Reads one document of `kind` from `reader` (already decompressed).
+pub(super) fn read_document(
+    reader: impl Read,
     id: String,
+    kind: Kind,
+    origin: Origin,
+    date: Option<String>,
     options: &ReadOptions,
 ) -> Result<Document, RecordError> {
-    let origin = Origin::file(path);
     let fail = |kind| RecordError { origin: origin.clone(), kind };
-    let file = std::fs::File::open(path).map_err(|e| fail(RecordErrorKind::Unreadable(e)))?;
     let limit = options.max_doc_bytes;
-    let meta = file.metadata().ok();
-    if let Some(meta) = &meta
-        && meta.len() > limit as u64
-    {
-        return Err(fail(RecordErrorKind::TooLarge { size: meta.len(), limit }));
-    }
-    let date = meta
-        .filter(|_| options.dates_from_mtime)
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| jiff::Timestamp::try_from(t).ok())
-        .map(|t| t.to_string());
-    // The size can change between stat and read: read at most limit + 1.
+    // The size is only known once read (compressed files): read limit + 1.
     let mut bytes = Vec::new();
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| fail(RecordErrorKind::Unreadable(e)))?;
+    reader.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(|e| {
+        fail(match super::compress::corrupt_member(&e) {
+            Some(c) => RecordErrorKind::Corrupt(c.to_string()),
+            None => RecordErrorKind::Unreadable(e),
+        })
+    })?;
     if bytes.len() > limit {
         return Err(fail(RecordErrorKind::TooLarge { size: bytes.len() as u64, limit }));
     }
-    let text = decode(bytes, options.lossy_utf8).map_err(fail)?;
-    Ok(Document { id, text, date, url: None, origin })
+    let body = match kind {
+        Kind::Html => {
+            if let Some(offset) = memchr::memchr(0, &bytes) {
+                return Err(fail(RecordErrorKind::Binary { offset }));
+            }
+            Body::Html { bytes, charset: None, full_text: options.html_full_text }
+        }
+        _ => Body::Text(decode(bytes, options.lossy_utf8).map_err(fail)?),
+    };
+    Ok(Document { id, body, date, url: None, origin, raw: None })
 }
 
 #[cfg(test)]
@@ -84,24 +86,11 @@ mod tests {
     }
 
     #[test]
-    fn modification_times_are_dates_only_when_asked() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.txt");
-        std::fs::write(&path, "text").unwrap();
-        let plain = read_text_file(&path, "a".into(), &ReadOptions::default()).unwrap();
-        assert_eq!(plain.date, None);
-        let options = ReadOptions { dates_from_mtime: true, ..ReadOptions::default() };
-        let dated = read_text_file(&path, "a".into(), &options).unwrap();
-        assert!(crate::attribute::parse_date(dated.date.as_deref().unwrap()).is_some());
-    }
-
-    #[test]
     fn size_limit_is_enforced() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big.txt");
-        std::fs::write(&path, "x".repeat(100)).unwrap();
         let options = ReadOptions { max_doc_bytes: 10, ..ReadOptions::default() };
-        let err = read_text_file(&path, "big".into(), &options).unwrap_err();
-        assert!(matches!(err.kind, RecordErrorKind::TooLarge { size: 100, limit: 10 }));
+        let origin = Origin::file(std::path::Path::new("big.txt"));
+        let err = read_document(&[b'x'; 100][..], "big".into(), Kind::Text, origin, None, &options)
+            .unwrap_err();
+        assert!(matches!(err.kind, RecordErrorKind::TooLarge { size: 11, limit: 10 }));
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::relate::Relation;
 
 /// Deterministic pseudo-text: words drawn by hashing (seed, position) from
 /// a vocabulary of 20,000, so texts of different seeds share no runs.
@@ -84,7 +85,7 @@ fn pages_sharing_only_a_template_are_not_linked() {
     assert!(out.clusters.is_empty());
     assert_eq!(out.stats.documents_with_boilerplate, 10);
     assert!(out.stats.boilerplate_only_pairs > 0);
-    assert!(out.docs.iter().all(|d| d.boilerplate_shingles > 0));
+    assert!((0..out.docs.len() as u32).all(|d| out.docs.info(d).unwrap().boilerplate_shingles > 0));
     // Without boilerplate detection the template alone links every page and
     // chains them into one cluster: this corpus does exercise the mechanism.
     let blind = ScanConfig {
@@ -179,4 +180,39 @@ fn invalid_configurations_are_refused() {
     ] {
         assert!(matches!(Scanner::new(config), Err(Error::Config(_))));
     }
+}
+
+#[test]
+fn scratch_files_and_tiny_sort_budgets_give_the_same_outcome() {
+    let (a, b) = (article(70, 250), article(71, 250));
+    let mut texts: Vec<(String, String)> = vec![
+        ("a".into(), a.clone()),
+        ("a-copy".into(), a.to_uppercase()),
+        ("a-edit".into(), format!("{} and a new ending", &a[..a.len() * 9 / 10])),
+        ("page".into(), page(3, 1, &format!("{a}\n\n{b}"))),
+        ("b".into(), b.clone()),
+    ];
+    for n in 0..8 {
+        texts.push((format!("other{n}"), page(4, n, &article(80 + n, 120))));
+    }
+    let docs = || -> Vec<Document> { texts.iter().map(|(i, t)| Document::new(i, t)).collect() };
+    let scanner = Scanner::new(ScanConfig::default()).unwrap();
+    let in_memory = scanner.scan(docs()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for sort_memory in [1 << 20, 1024] {
+        let resources =
+            Resources { spill: crate::spill::Spill::Dir(dir.path().into()), sort_memory };
+        let on_disk = scanner.scan_with(docs(), &resources, &crate::progress::Silent).unwrap();
+        assert_eq!(triples(&on_disk), triples(&in_memory), "sort memory {sort_memory}");
+        assert_eq!(on_disk.clusters, in_memory.clusters);
+        assert_eq!(on_disk.stats.candidate_pairs, in_memory.stats.candidate_pairs);
+        assert_eq!(on_disk.stats.frequent_shingles, in_memory.stats.frequent_shingles);
+        let spans =
+            |o: &ScanOutcome| o.edges.iter().map(|e| e.evidence.clone()).collect::<Vec<_>>();
+        assert_eq!(spans(&on_disk), spans(&in_memory));
+        assert_eq!(on_disk.docs.text(3).unwrap(), texts[3].1);
+    }
+    assert!(triples(&in_memory).contains(&("a", "page", Relation::Contained)));
+    // Scratch files are anonymous: nothing is left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

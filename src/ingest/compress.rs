@@ -1,0 +1,253 @@
+//! Compressed inputs: gzip and zstd streams, recognised by their first bytes.
+//!
+//! gzip goes through `flate2` (with the pure-Rust `zlib-rs` backend); zstd
+//! through the `zstd` crate, the reference library's binding. Crawl files are
+//! often gzip streams made of many *members* (one per WARC record).
+//! [`RecoveringGzip`] decodes member after member. When one is corrupt, it
+//! reports that once, as an [`io::Error`] of kind `InvalidData` carrying a
+//! [`CorruptMember`], skips to the next gzip header and goes on. A reader of
+//! records can then skip the damaged record instead of losing the rest of the
+//! file.
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+
+/// How a stream is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// Not compressed.
+    None,
+    /// gzip (one or more members).
+    Gzip,
+    /// Zstandard.
+    Zstd,
+}
+
+const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Recognises compression from the first bytes of a stream.
+pub fn sniff(head: &[u8]) -> Compression {
+    if head.starts_with(&GZIP_MAGIC) {
+        Compression::Gzip
+    } else if head.starts_with(&ZSTD_MAGIC) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+/// A buffered reader of the decompressed content of `reader`, whatever its
+/// compression, and what that compression was.
+pub fn decompressed<R: Read + Send + 'static>(
+    reader: R,
+) -> io::Result<(Box<dyn BufRead + Send>, Compression)> {
+    let mut raw = BufReader::with_capacity(1 << 16, reader);
+    let compression = sniff(raw.fill_buf()?);
+    let out: Box<dyn BufRead + Send> = match compression {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(BufReader::with_capacity(1 << 16, RecoveringGzip::new(raw))),
+        Compression::Zstd => {
+            Box::new(BufReader::with_capacity(1 << 16, zstd::Decoder::with_buffer(raw)?))
+        }
+    };
+    Ok((out, compression))
+}
+
+/// A corrupt gzip member: where it started in the compressed file and why it
+/// could not be decoded.
+#[derive(Debug)]
+pub struct CorruptMember {
+    /// Byte offset of the member in the compressed stream.
+    pub offset: u64,
+    /// The decoder's complaint.
+    pub message: String,
+}
+
+impl fmt::Display for CorruptMember {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "corrupt gzip data in the member at byte {}: {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for CorruptMember {}
+
+/// Returns the [`CorruptMember`] inside an I/O error, if that is what it is.
+pub fn corrupt_member(err: &io::Error) -> Option<&CorruptMember> {
+    err.get_ref().and_then(|e| e.downcast_ref::<CorruptMember>())
+}
+
+/// A `BufRead` that counts the bytes consumed.
+struct Counting<R> {
+    inner: R,
+    consumed: u64,
+}
+
+impl<R: BufRead> Read for Counting<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.consumed += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counting<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.consumed += n as u64;
+        self.inner.consume(n);
+    }
+}
+
+/// Decodes gzip members one after the other, skipping corrupt ones.
+pub struct RecoveringGzip<R: BufRead> {
+    decoder: Option<flate2::bufread::GzDecoder<Counting<R>>>,
+    member_start: u64,
+}
+
+impl<R: BufRead> RecoveringGzip<R> {
+    /// Decodes `reader`, which must start with a gzip header.
+    pub fn new(reader: R) -> Self {
+        let counting = Counting { inner: reader, consumed: 0 };
+        RecoveringGzip { decoder: Some(flate2::bufread::GzDecoder::new(counting)), member_start: 0 }
+    }
+
+    /// Moves `reader` to the next gzip header; false at the end of input.
+    fn skip_to_next_member(reader: &mut Counting<R>) -> io::Result<bool> {
+        // Step over the first byte, which may be the corrupt member's own
+        // header, then search for the magic. A magic split across two
+        // buffers is missed; the member after it is then found instead.
+        let mut skip = 1;
+        loop {
+            let (len, found) = {
+                let buf = reader.fill_buf()?;
+                if buf.is_empty() {
+                    return Ok(false);
+                }
+                let from = skip.min(buf.len());
+                (buf.len(), memchr::memmem::find(&buf[from..], &GZIP_MAGIC).map(|p| from + p))
+            };
+            skip = 0;
+            match found {
+                Some(pos) => {
+                    reader.consume(pos);
+                    return Ok(true);
+                }
+                None => reader.consume(len),
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Read for RecoveringGzip<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(decoder) = self.decoder.as_mut() else {
+                return Ok(0);
+            };
+            match decoder.read(out) {
+                Ok(0) if !out.is_empty() => {
+                    // End of a member: another one may follow.
+                    let mut inner =
+                        self.decoder.take().map(|d| d.into_inner()).expect("decoder present");
+                    if inner.fill_buf()?.is_empty() {
+                        return Ok(0);
+                    }
+                    self.member_start = inner.consumed;
+                    self.decoder = Some(flate2::bufread::GzDecoder::new(inner));
+                }
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let mut inner =
+                        self.decoder.take().map(|d| d.into_inner()).expect("decoder present");
+                    let corrupt =
+                        CorruptMember { offset: self.member_start, message: e.to_string() };
+                    if Self::skip_to_next_member(&mut inner)? {
+                        self.member_start = inner.consumed;
+                        self.decoder = Some(flate2::bufread::GzDecoder::new(inner));
+                    }
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, corrupt));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::Compression as Level;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Level::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn read_all_reporting(r: &mut impl Read) -> (Vec<u8>, Vec<u64>) {
+        let (mut out, mut errors) = (Vec::new(), Vec::new());
+        let mut buf = [0u8; 7];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return (out, errors),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) => errors.push(corrupt_member(&e).expect("a corrupt member").offset),
+            }
+        }
+    }
+
+    #[test]
+    fn sniffs_formats() {
+        assert_eq!(sniff(&gzip(b"x")), Compression::Gzip);
+        assert_eq!(sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Compression::Zstd);
+        assert_eq!(sniff(b"WARC/1.0"), Compression::None);
+    }
+
+    #[test]
+    fn reads_all_members() {
+        let mut data = gzip(b"first member\n");
+        data.extend(gzip(b"second member\n"));
+        let (out, errors) = read_all_reporting(&mut RecoveringGzip::new(&data[..]));
+        assert_eq!(out, b"first member\nsecond member\n");
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn skips_a_corrupt_member_and_goes_on() {
+        let first = gzip(b"one\n");
+        let mut second = gzip(&b"two two two two two two two two\n".repeat(20));
+        let len = second.len();
+        second[len / 2] ^= 0xff; // damage the compressed data
+        second[len / 2 + 1] ^= 0x55;
+        let third = gzip(b"three\n");
+        let data = [first.clone(), second, third].concat();
+        let (out, errors) = read_all_reporting(&mut RecoveringGzip::new(&data[..]));
+        assert_eq!(errors, [first.len() as u64]);
+        assert!(out.starts_with(b"one\n"));
+        assert!(out.ends_with(b"three\n"));
+    }
+
+    #[test]
+    fn a_truncated_stream_is_reported_not_hung() {
+        let data = gzip(&b"some text that will be cut off\n".repeat(50));
+        let cut = &data[..data.len() / 2];
+        let (_, errors) = read_all_reporting(&mut RecoveringGzip::new(cut));
+        assert_eq!(errors.len(), 1);
+    }
+
+    #[test]
+    fn zstd_streams_are_decoded() {
+        let compressed = zstd::encode_all(&b"hello zstd\n"[..], 3).unwrap();
+        let (mut r, c) = decompressed(std::io::Cursor::new(compressed)).unwrap();
+        assert_eq!(c, Compression::Zstd);
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "hello zstd\n");
+    }
+}

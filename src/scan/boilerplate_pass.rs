@@ -1,0 +1,163 @@
+//! Pass 2 of a scan: document frequencies of shingles, then each distinct
+//! document's boilerplate (see [`crate::boilerplate`] for the rule).
+//!
+//! ```text
+//! (shingle, doc) spill ──partition by partition: sort, runs ≥ min_df──▶
+//!     (shingle, doc) of frequent shingles, spread by document range ──▶
+//!     per document: re-tokenize its text, find short frequent runs ──▶
+//!     content/boilerplate sets stored; boilerplate fingerprints marked
+//!     removed in the passage spill
+//! ```
+//!
+//! Nothing here holds more than one batch of entries or one range of
+//! documents in memory; the frequent shingles are never gathered in one
+//! table.
+
+use rayon::prelude::*;
+
+use crate::Result;
+use crate::boilerplate::{FrequentShingles, boilerplate_shingles};
+use crate::passage::winnow;
+use crate::progress::{Progress, Stage};
+use crate::spill::{EntrySpill, Resources};
+
+use super::corpus::{Corpus, encode_sets};
+use super::sketch_pass::partitions_for;
+use super::{ScanStats, Scanner};
+
+/// Marks a passage entry that cancels the same entry without the mark.
+pub(super) const REMOVED: u32 = 1 << 31;
+/// Documents whose boilerplate is computed together.
+const DOCS_PER_CHUNK: usize = 512;
+
+/// What was found for one document with boilerplate.
+struct Found {
+    doc: u32,
+    content: Vec<u64>,
+    boilerplate: Vec<u64>,
+    removed_fingerprints: Vec<u64>,
+}
+
+impl Scanner {
+    /// Finds boilerplate and updates the stored sets, the counts and the
+    /// passage entries of the documents that have some.
+    pub(super) fn find_boilerplate(
+        &self,
+        corpus: &mut Corpus,
+        frequencies: EntrySpill,
+        passages: &mut EntrySpill,
+        resources: &Resources,
+        progress: &dyn Progress,
+        stats: &mut ScanStats,
+    ) -> Result<()> {
+        let partitions = partitions_for(&resources.spill);
+        let budget = resources.sort_entries();
+        let n = corpus.docs.len().max(1) as u64;
+        let min_df = self.config.boilerplate.min_df.max(2) as usize;
+        progress.start(Stage::Frequencies, Some(frequencies.len()));
+
+        // Frequent (shingle, doc) entries, spread by document range so that
+        // each document's frequent shingles come back together.
+        let mut frequent = EntrySpill::new(&resources.spill, partitions)?;
+        let mut frequent_shingles = 0u64;
+        frequencies.drain(
+            budget,
+            |key, _| key,
+            |mut batch| {
+                batch.par_sort_unstable();
+                progress.advance(batch.len() as u64);
+                for run in batch.chunk_by(|a, b| a.0 == b.0) {
+                    if run.len() >= min_df {
+                        frequent_shingles += 1;
+                        for &(hash, doc) in run {
+                            let part = (u64::from(doc) * partitions as u64 / n) as usize;
+                            frequent.push(part, hash, doc)?;
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        stats.frequent_shingles = frequent_shingles;
+        progress.finish();
+        progress.start(Stage::Boilerplate, None);
+
+        let mut with_boilerplate = 0u64;
+        frequent.drain(
+            budget,
+            |_, doc| u64::from(doc),
+            |mut batch| {
+                batch.par_sort_unstable_by_key(|&(hash, doc)| (doc, hash));
+                let per_doc: Vec<&[(u64, u32)]> = batch.chunk_by(|a, b| a.1 == b.1).collect();
+                for chunk in per_doc.chunks(DOCS_PER_CHUNK) {
+                    let found: Vec<Found> = chunk
+                        .par_iter()
+                        .map(|entries| self.boilerplate_of(corpus, entries))
+                        .collect::<Result<Vec<Option<Found>>>>()?
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    with_boilerplate += found.len() as u64;
+                    self.store_boilerplate(corpus, found, passages)?;
+                    progress.advance(chunk.len() as u64);
+                }
+                Ok(())
+            },
+        )?;
+        corpus.set_store.seal()?;
+        stats.documents_with_boilerplate = with_boilerplate;
+        progress.finish();
+        Ok(())
+    }
+
+    /// The boilerplate of one document, given its frequent shingles.
+    fn boilerplate_of(&self, corpus: &Corpus, entries: &[(u64, u32)]) -> Result<Option<Found>> {
+        let doc = entries[0].1;
+        let frequent = FrequentShingles::from_sorted(entries.iter().map(|e| e.0).collect());
+        let text = corpus.load_text(doc, &self.featurizer)?;
+        let hashes = &text.sequence.hashes;
+        let bp = boilerplate_shingles(
+            hashes,
+            self.config.shingle_size,
+            &frequent,
+            self.config.boilerplate.max_run_tokens,
+        );
+        if bp.is_empty() {
+            return Ok(None);
+        }
+        let is_bp = |h: &u64| bp.binary_search(h).is_ok();
+        let mut content: Vec<u64> = hashes.iter().copied().filter(|h| !is_bp(h)).collect();
+        content.sort_unstable();
+        content.dedup();
+        let mut removed: Vec<u64> =
+            winnow(hashes, self.config.winnow_window).into_iter().filter(is_bp).collect();
+        removed.sort_unstable();
+        removed.dedup();
+        Ok(Some(Found { doc, content, boilerplate: bp, removed_fingerprints: removed }))
+    }
+
+    /// Stores the new sets and marks the boilerplate fingerprints removed.
+    fn store_boilerplate(
+        &self,
+        corpus: &mut Corpus,
+        found: Vec<Found>,
+        passages: &mut EntrySpill,
+    ) -> Result<()> {
+        let mut buf = Vec::new();
+        for f in found {
+            buf.clear();
+            encode_sets(&f.content, &f.boilerplate, &mut buf);
+            corpus.sets[f.doc as usize] = corpus.set_store.append(&buf)?;
+            corpus.content_len[f.doc as usize] = f.content.len() as u32;
+            let count = f.boilerplate.len() as u32;
+            let members = corpus.groups.group(f.doc).map_or_else(|| vec![f.doc], <[u32]>::to_vec);
+            for m in members {
+                corpus.docs.counts_mut(m).boilerplate = count;
+            }
+            for fp in f.removed_fingerprints {
+                passages.push(passages.partition_of_hash(fp), fp, f.doc | REMOVED)?;
+            }
+        }
+        Ok(())
+    }
+}

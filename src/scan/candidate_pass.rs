@@ -1,0 +1,152 @@
+//! Pass 3 of a scan: band keys and passage fingerprints → candidate pairs.
+//!
+//! ```text
+//! (band key, doc) spill ──group──▶ pairs tagged with their view ─┐
+//! (fingerprint, doc) spill ──drop boilerplate, group──▶ pairs ───┴▶ pair spill
+//! pair spill ──sort, count──▶ distinct candidate pairs
+//! ```
+//!
+//! A pair is a candidate when any LSH view put it in one bucket, or when it
+//! shares at least [`crate::passage::PassageConfig::min_shared`] passage
+//! fingerprints. Grouping and counting go partition by partition, so the
+//! memory they need is bounded by the sort budget, not by the corpus. Only
+//! the final list of distinct candidates is held whole.
+
+use rayon::prelude::*;
+
+use crate::Result;
+use crate::candidates::{GroupPairs, group_entries, unpack};
+use crate::passage::passage_hub;
+use crate::progress::{Progress, Stage};
+use crate::spill::{EntrySpill, Resources, mix};
+
+use super::boilerplate_pass::REMOVED;
+use super::corpus::Corpus;
+use super::sketch_pass::partitions_for;
+use super::{ScanStats, Scanner};
+
+/// Tag of pairs from passage fingerprints (views are 0, 1, 2).
+const PASSAGE_TAG: u32 = 3;
+/// Pairs gathered before they are written to the pair spill.
+const FLUSH_PAIRS: usize = 1 << 20;
+
+impl Scanner {
+    /// Distinct candidate pairs `(a, b)`, `a < b`, sorted.
+    pub(super) fn find_candidate_pairs(
+        &self,
+        corpus: &Corpus,
+        bands: EntrySpill,
+        passages: EntrySpill,
+        resources: &Resources,
+        progress: &dyn Progress,
+        stats: &mut ScanStats,
+    ) -> Result<Vec<(u32, u32)>> {
+        let budget = resources.sort_entries();
+        let mut pairs = EntrySpill::new(&resources.spill, partitions_for(&resources.spill))?;
+        progress.start(Stage::Grouping, Some(bands.len() + passages.len()));
+
+        let mut band_groups = GroupPairs::new(self.config.bucket_cap);
+        let strategy = self.config.banding;
+        bands.drain(
+            budget,
+            |key, _| key,
+            |batch| {
+                progress.advance(batch.len() as u64);
+                let mut packed = Vec::new();
+                for (key, members) in group_entries(batch, strategy) {
+                    let view = ((key >> 8) & 0xff) as u32;
+                    // An oversized bucket's hub is its first member.
+                    band_groups.emit(&members, members[0], |p| packed.push((p, view)));
+                    if packed.len() >= FLUSH_PAIRS {
+                        for (pair, view) in packed.drain(..) {
+                            pairs.push(pairs.partition_of_hash(mix(pair)), pair, view)?;
+                        }
+                    }
+                }
+                for (pair, view) in packed {
+                    pairs.push(pairs.partition_of_hash(mix(pair)), pair, view)?;
+                }
+                Ok(())
+            },
+        )?;
+
+        let mut passage_groups = GroupPairs::new(self.config.passage.group_cap);
+        passages.drain(
+            budget,
+            |key, _| key,
+            |mut batch| {
+                progress.advance(batch.len() as u64);
+                batch.par_sort_unstable();
+                let mut packed = Vec::new();
+                let mut members = Vec::new();
+                for run in batch.chunk_by(|a, b| a.0 == b.0) {
+                    // Plain entries sort before removal marks.
+                    let split = run.partition_point(|e| e.1 & REMOVED == 0);
+                    let (kept, removed) = run.split_at(split);
+                    members.clear();
+                    members.extend(
+                        kept.iter()
+                            .map(|e| e.1)
+                            .filter(|d| removed.binary_search(&(run[0].0, d | REMOVED)).is_err()),
+                    );
+                    members.dedup();
+                    if members.len() > 1 {
+                        let hub = passage_hub(&members, |d| corpus.content_len(d));
+                        passage_groups.emit(&members, hub, |p| packed.push(p));
+                    }
+                    if packed.len() >= FLUSH_PAIRS {
+                        for p in packed.drain(..) {
+                            pairs.push(pairs.partition_of_hash(mix(p)), p, PASSAGE_TAG)?;
+                        }
+                    }
+                }
+                for p in packed {
+                    pairs.push(pairs.partition_of_hash(mix(p)), p, PASSAGE_TAG)?;
+                }
+                Ok(())
+            },
+        )?;
+        stats.oversized = band_groups.into_report();
+        stats.oversized_passages = passage_groups.into_report();
+
+        let min_shared = self.config.passage.min_shared;
+        let mut candidates = Vec::new();
+        let mut by_view = [0u64; 4];
+        pairs.drain(
+            budget,
+            |key, _| key,
+            |mut batch| {
+                batch.par_sort_unstable();
+                for run in batch.chunk_by(|a, b| a.0 == b.0) {
+                    let mut views = [false; 3];
+                    let mut passages = 0;
+                    for &(_, tag) in run {
+                        match tag {
+                            PASSAGE_TAG => passages += 1,
+                            view => views[view as usize] = true,
+                        }
+                    }
+                    let by_passages = passages >= min_shared;
+                    for (count, found) in by_view.iter_mut().zip(views.iter().chain([&by_passages]))
+                    {
+                        *count += u64::from(*found);
+                    }
+                    if by_passages || views.iter().any(|&v| v) {
+                        candidates.push(unpack(run[0].0));
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        [
+            stats.lsh_candidates,
+            stats.spin_candidates,
+            stats.char_candidates,
+            stats.passage_candidates,
+        ] = by_view;
+        candidates.par_sort_unstable();
+        stats.candidate_pairs = candidates.len() as u64;
+        progress.finish();
+        Ok(candidates)
+    }
+}

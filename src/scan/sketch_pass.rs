@@ -1,0 +1,304 @@
+//! Pass 1 of a scan: stream the documents, sketch them in parallel batches
+//! and write what the later stages need to scratch storage.
+//!
+//! ```text
+//! reader thread ──batches──▶ rayon: extract text (HTML), featurize, band keys
+//!                                 ──▶ writer thread: table, stores, spills
+//! ```
+//!
+//! Three threads overlap reading (and decompressing, and parsing), sketching
+//! and writing; bounded channels keep at most a few batches in flight, so
+//! memory does not depend on the input size. Exact copies are recognised as
+//! they arrive (by content hash): only the first of each is written to the
+//! shingle store and the spills.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
+
+use rayon::prelude::*;
+
+use crate::attribute::parse_date;
+use crate::candidates::band_entry_key;
+use crate::duplicates::DuplicateGroups;
+use crate::ingest::Document;
+use crate::progress::{Progress, Stage};
+use crate::shingle::ShingleSet;
+use crate::sketch::Signature;
+use crate::spill::{BlobRef, BlobStore, EntrySpill, Resources, Spill};
+use crate::{Error, Result};
+
+use super::Scanner;
+use super::corpus::{Corpus, encode_sets};
+use super::docs::{DocCounts, DocTable, StoredDoc};
+
+/// Documents sketched together.
+const BATCH_DOCS: usize = 2048;
+/// Bytes of content sketched together (whichever limit comes first).
+const BATCH_BYTES: usize = 32 << 20;
+/// Most documents in one scan: the top bit of a document index marks
+/// removed passage entries.
+pub(super) const MAX_DOCS: u64 = (1 << 31) - 1;
+/// Partitions of each scratch spill on disk.
+const DISK_PARTITIONS: usize = 32;
+
+/// The number of partitions of a spill kept as `spill` says.
+pub(super) fn partitions_for(spill: &Spill) -> usize {
+    match spill {
+        Spill::Memory => 1,
+        Spill::Dir(_) => DISK_PARTITIONS,
+    }
+}
+
+/// The entries pass 1 spreads for the grouping stages.
+pub(super) struct Spills {
+    /// `(shingle, doc)` of every distinct document: document frequencies.
+    pub frequencies: EntrySpill,
+    /// `(fingerprint, doc)`: passage candidates.
+    pub passages: EntrySpill,
+    /// `(band entry key, doc)` of every view: LSH candidates.
+    pub bands: EntrySpill,
+}
+
+/// Counts of pass 1.
+#[derive(Default)]
+pub(super) struct SketchCounts {
+    pub input_bytes: u64,
+    pub empty_documents: u64,
+}
+
+/// One document after sketching.
+struct Sketched {
+    id: String,
+    url: Option<String>,
+    date: Option<String>,
+    raw: Option<Vec<u8>>,
+    text: String,
+    input_bytes: u64,
+    content_hash: Option<u128>,
+    tokens: u32,
+    shingles: ShingleSet,
+    fingerprints: Vec<u64>,
+    /// `(view << 8 | band, key)` of every band of every view.
+    band_keys: Vec<(u16, u32)>,
+}
+
+impl Scanner {
+    /// Pass 1: sketches every document and writes the scratch data.
+    pub(super) fn sketch_all<I>(
+        &self,
+        documents: I,
+        resources: &Resources,
+        progress: &dyn Progress,
+    ) -> Result<(Corpus, Spills, SketchCounts)>
+    where
+        I: Iterator<Item = Document> + Send,
+    {
+        progress.start(Stage::Sketching, None);
+        let builder = CorpusBuilder::new(&resources.spill)?;
+        let built = std::thread::scope(|scope| {
+            let (batch_tx, batch_rx) = sync_channel::<Vec<Document>>(1);
+            scope.spawn(move || {
+                let mut documents = documents;
+                loop {
+                    let mut batch = Vec::with_capacity(BATCH_DOCS);
+                    let mut bytes = 0;
+                    for doc in documents.by_ref() {
+                        bytes += doc.body.len();
+                        batch.push(doc);
+                        if batch.len() >= BATCH_DOCS || bytes >= BATCH_BYTES {
+                            break;
+                        }
+                    }
+                    if batch.is_empty() || batch_tx.send(batch).is_err() {
+                        return;
+                    }
+                }
+            });
+            let (out_tx, out_rx) = sync_channel::<Vec<Sketched>>(1);
+            let writer = scope.spawn(move || -> Result<CorpusBuilder> {
+                let mut builder = builder;
+                for batch in out_rx {
+                    for sketched in batch {
+                        builder.add(sketched)?;
+                    }
+                }
+                Ok(builder)
+            });
+            for batch in batch_rx {
+                let count = batch.len() as u64;
+                let sketched: Vec<Sketched> =
+                    batch.into_par_iter().map(|doc| self.sketch_document(doc)).collect();
+                if out_tx.send(sketched).is_err() {
+                    break; // The writer stopped on an error; it reports it.
+                }
+                progress.advance(count);
+            }
+            drop(out_tx);
+            match writer.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })?;
+        progress.finish();
+        built.finish()
+    }
+
+    /// Extracts the text (for HTML) and computes everything pass 1 keeps.
+    fn sketch_document(&self, doc: Document) -> Sketched {
+        let input_bytes = doc.body.len() as u64;
+        let text = doc.body.into_text(doc.url.as_deref());
+        let f = self.featurizer.featurize(&text);
+        let mut band_keys = Vec::new();
+        if f.content_hash.is_some() {
+            let mut views: Vec<(&Signature, crate::candidates::LshParams)> =
+                vec![(&f.signature, self.lsh)];
+            if self.config.spin.enabled {
+                views.push((&f.spin_signature, self.spin_lsh()));
+                if self.config.spin.char_ngram > 0 {
+                    views.push((&f.char_signature, self.spin_lsh()));
+                }
+            }
+            let mut keys = Vec::new();
+            for (view, (signature, params)) in views.into_iter().enumerate() {
+                // A view with nothing in it (no immutable words) has an
+                // all-empty signature that would put every such document in
+                // one bucket; it gives no candidates instead.
+                if signature.as_slice().iter().all(|&m| m == u32::MAX) {
+                    continue;
+                }
+                keys.clear();
+                params.band_keys_into(signature, &mut keys);
+                band_keys.extend(
+                    keys.iter().enumerate().map(|(band, &k)| (((view << 8) | band) as u16, k)),
+                );
+            }
+        }
+        Sketched {
+            id: doc.id,
+            url: doc.url,
+            date: doc.date,
+            raw: doc.raw,
+            text,
+            input_bytes,
+            content_hash: f.content_hash,
+            tokens: f.tokens,
+            shingles: f.shingles,
+            fingerprints: f.fingerprints,
+            band_keys,
+        }
+    }
+}
+
+/// Writes sketched documents, in input order, to the table, the stores and
+/// the spills.
+struct CorpusBuilder {
+    docs: DocTable,
+    doc_store: BlobStore,
+    set_store: BlobStore,
+    sets: Vec<BlobRef>,
+    content_len: Vec<u32>,
+    representative_of: Vec<u32>,
+    /// Content hash → first document with that content.
+    seen: HashMap<u128, u32>,
+    spills: Spills,
+    counts: SketchCounts,
+    buf: Vec<u8>,
+}
+
+impl CorpusBuilder {
+    fn new(spill: &Spill) -> Result<Self> {
+        let partitions = partitions_for(spill);
+        Ok(CorpusBuilder {
+            docs: DocTable::default(),
+            doc_store: BlobStore::new(spill)?,
+            set_store: BlobStore::new(spill)?,
+            sets: Vec::new(),
+            content_len: Vec::new(),
+            representative_of: Vec::new(),
+            seen: HashMap::new(),
+            spills: Spills {
+                frequencies: EntrySpill::new(spill, partitions)?,
+                passages: EntrySpill::new(spill, partitions)?,
+                bands: EntrySpill::new(spill, partitions)?,
+            },
+            counts: SketchCounts::default(),
+            buf: Vec::new(),
+        })
+    }
+
+    fn add(&mut self, s: Sketched) -> Result<()> {
+        let doc = self.docs.len() as u64;
+        if doc >= MAX_DOCS {
+            return Err(Error::TooManyDocuments { limit: MAX_DOCS });
+        }
+        let doc = doc as u32;
+        self.buf.clear();
+        StoredDoc::encode(
+            s.url.as_deref(),
+            s.date.as_deref(),
+            s.raw.as_deref(),
+            &s.text,
+            &mut self.buf,
+        );
+        let record = self.doc_store.append(&self.buf)?;
+        let counts = DocCounts {
+            bytes: s.text.len() as u64,
+            tokens: s.tokens,
+            shingles: s.shingles.len() as u32,
+            boilerplate: 0,
+        };
+        self.docs.push(&s.id, counts, s.date.as_deref().and_then(parse_date), record);
+        self.counts.input_bytes += s.input_bytes;
+
+        let representative = match s.content_hash {
+            None => {
+                self.counts.empty_documents += 1;
+                doc
+            }
+            Some(hash) => *self.seen.entry(hash).or_insert(doc),
+        };
+        self.representative_of.push(representative);
+        if representative != doc || s.content_hash.is_none() {
+            self.sets.push(BlobRef::default());
+            self.content_len.push(0);
+            return Ok(());
+        }
+        self.buf.clear();
+        encode_sets(s.shingles.as_slice(), &[], &mut self.buf);
+        self.sets.push(self.set_store.append(&self.buf)?);
+        self.content_len.push(s.shingles.len() as u32);
+        let spills = &mut self.spills;
+        for &h in s.shingles.as_slice() {
+            spills.frequencies.push(spills.frequencies.partition_of_hash(h), h, doc)?;
+        }
+        for &fp in &s.fingerprints {
+            spills.passages.push(spills.passages.partition_of_hash(fp), fp, doc)?;
+        }
+        for &(band, key) in &s.band_keys {
+            let entry = band_entry_key(usize::from(band), key);
+            spills.bands.push(spills.bands.partition_of_hash(entry), entry, doc)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(Corpus, Spills, SketchCounts)> {
+        self.doc_store.seal()?;
+        self.docs.set_store(Arc::new(self.doc_store));
+        if let Some(id) = self.docs.first_repeated_id() {
+            return Err(Error::DuplicateId(id.to_owned()));
+        }
+        let docs = self.docs;
+        let groups = DuplicateGroups::from_representatives(self.representative_of, |d| {
+            docs.counts(d).tokens > 0
+        });
+        let corpus = Corpus {
+            docs,
+            groups,
+            sets: self.sets,
+            content_len: self.content_len,
+            set_store: self.set_store,
+        };
+        Ok((corpus, self.spills, self.counts))
+    }
+}

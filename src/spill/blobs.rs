@@ -1,0 +1,217 @@
+//! [`BlobStore`]: an append-only store of byte blobs (texts, shingle sets,
+//! raw records), read back by position from any thread.
+//!
+//! Blobs are appended during a scan's first pass, then read in any order.
+//! The store is either an arena in memory or an anonymous temporary file,
+//! which the operating system deletes even if the process is killed. The
+//! file is read with positional reads (`pread`), so readers share it
+//! without locking and the kernel's page cache does the caching.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::Spill;
+
+/// The place of a blob in a store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BlobRef {
+    offset: u64,
+    len: u32,
+}
+
+impl BlobRef {
+    /// Length of the blob in bytes.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Returns true if and only if the blob is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+enum Backend {
+    Memory(Vec<u8>),
+    File { writer: Option<BufWriter<File>>, reader: File, path_hint: PathBuf },
+}
+
+/// An append-only store of byte blobs.
+pub struct BlobStore {
+    backend: Backend,
+    len: u64,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStore").field("len", &self.len).finish()
+    }
+}
+
+impl Default for BlobStore {
+    fn default() -> Self {
+        BlobStore::in_memory()
+    }
+}
+
+impl BlobStore {
+    /// A store as chosen by `spill`.
+    pub fn new(spill: &Spill) -> crate::Result<Self> {
+        match spill {
+            Spill::Memory => Ok(Self::in_memory()),
+            Spill::Dir(dir) => Self::in_dir(dir),
+        }
+    }
+
+    /// A store in memory.
+    pub fn in_memory() -> Self {
+        BlobStore { backend: Backend::Memory(Vec::new()), len: 0 }
+    }
+
+    /// A store in an anonymous temporary file in `dir`.
+    pub fn in_dir(dir: &Path) -> crate::Result<Self> {
+        let file = tempfile::tempfile_in(dir).map_err(|e| crate::Error::io(dir, e))?;
+        let reader = file.try_clone().map_err(|e| crate::Error::io(dir, e))?;
+        Ok(BlobStore {
+            backend: Backend::File {
+                writer: Some(BufWriter::with_capacity(1 << 20, file)),
+                reader,
+                path_hint: dir.to_path_buf(),
+            },
+            len: 0,
+        })
+    }
+
+    /// Bytes stored.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Returns true if and only if nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a blob (at most 4 GiB).
+    pub fn append(&mut self, bytes: &[u8]) -> crate::Result<BlobRef> {
+        let len = u32::try_from(bytes.len()).map_err(|_| {
+            crate::Error::Config(format!("a blob of {} bytes is over 4 GiB", bytes.len()))
+        })?;
+        let at = BlobRef { offset: self.len, len };
+        match &mut self.backend {
+            Backend::Memory(buf) => buf.extend_from_slice(bytes),
+            Backend::File { writer, path_hint, .. } => {
+                let w = writer
+                    .as_mut()
+                    .ok_or_else(|| crate::Error::Config("store already sealed".into()))?;
+                w.write_all(bytes).map_err(|e| crate::Error::io(path_hint.as_path(), e))?;
+            }
+        }
+        self.len += u64::from(len);
+        Ok(at)
+    }
+
+    /// Ends the writing phase: flushes buffered writes so that every blob
+    /// can be read. Appending afterwards is an error.
+    pub fn seal(&mut self) -> crate::Result<()> {
+        if let Backend::File { writer, path_hint, .. } = &mut self.backend
+            && let Some(mut w) = writer.take()
+        {
+            w.flush().map_err(|e| crate::Error::io(path_hint.as_path(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a blob into `buf` (replacing its content). The store must be
+    /// sealed.
+    pub fn read_into(&self, at: BlobRef, buf: &mut Vec<u8>) -> io::Result<()> {
+        buf.clear();
+        match &self.backend {
+            Backend::Memory(data) => {
+                let start = at.offset as usize;
+                buf.extend_from_slice(&data[start..start + at.len()]);
+                Ok(())
+            }
+            Backend::File { reader, .. } => {
+                buf.resize(at.len(), 0);
+                read_exact_at(reader, buf, at.offset)
+            }
+        }
+    }
+
+    /// Reads a blob.
+    pub fn read(&self, at: BlobRef) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_into(at, &mut buf)?;
+        Ok(buf)
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `u64`s as little-endian bytes (the layout of stored shingle sets and
+/// token hashes).
+pub fn u64s_to_bytes(values: &[u64], out: &mut Vec<u8>) {
+    out.reserve(values.len() * 8);
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Little-endian bytes back into `u64`s.
+pub fn bytes_to_u64s(bytes: &[u8]) -> Vec<u64> {
+    bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(mut store: BlobStore) {
+        let a = store.append(b"hello").unwrap();
+        let empty = store.append(b"").unwrap();
+        let b = store.append(&[7u8; 100_000]).unwrap();
+        store.seal().unwrap();
+        assert_eq!(store.read(a).unwrap(), b"hello");
+        assert!(store.read(empty).unwrap().is_empty());
+        assert_eq!(store.read(b).unwrap(), vec![7u8; 100_000]);
+        assert_eq!(store.len(), 100_005);
+    }
+
+    #[test]
+    fn memory_and_file_stores_give_back_what_was_stored() {
+        round_trip(BlobStore::in_memory());
+        let dir = tempfile::tempdir().unwrap();
+        round_trip(BlobStore::in_dir(dir.path()).unwrap());
+        // The file is anonymous: nothing is left in the directory.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn u64s_round_trip() {
+        let mut bytes = Vec::new();
+        u64s_to_bytes(&[1, u64::MAX, 42], &mut bytes);
+        assert_eq!(bytes_to_u64s(&bytes), [1, u64::MAX, 42]);
+    }
+}

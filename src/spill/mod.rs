@@ -1,0 +1,66 @@
+//! Scratch storage for a scan: what must be read again or grouped later,
+//! kept out of memory so that memory does not grow with the size of the text.
+//!
+//! A scan keeps in memory only a small fixed record per document (see
+//! [`crate::scan`]); texts and shingle sets go into a [`BlobStore`], and the
+//! `(key, document)` entries that candidate search and boilerplate detection
+//! group by key go into [`EntrySpill`]s that are sorted one partition at a
+//! time. Both live either in memory (the library's default, simplest for
+//! small inputs) or in anonymous temporary files (the command line's
+//! default), which the operating system removes even when the process is
+//! killed.
+//!
+//! No crate was taken for this: the job is append-then-read of byte blobs
+//! and a partitioned external sort of fixed 12-byte entries, a few hundred
+//! lines over `std::fs`, `tempfile` and positional reads. The embedded
+//! key-value stores considered (redb, sled) add a B-tree, transactions and
+//! a page cache of their own, none of which a scratch area needs.
+
+mod blobs;
+mod entries;
+
+use std::path::PathBuf;
+
+pub use blobs::{BlobRef, BlobStore, bytes_to_u64s, u64s_to_bytes};
+pub use entries::{EntrySpill, mix};
+
+/// Where a scan keeps its scratch data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Spill {
+    /// In memory.
+    #[default]
+    Memory,
+    /// In anonymous temporary files in this directory.
+    Dir(PathBuf),
+}
+
+/// Default memory for sorting one batch of scratch entries (bytes).
+pub const DEFAULT_SORT_MEMORY: usize = 256 << 20;
+
+/// How a scan may use memory and scratch space.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resources {
+    /// Where scratch data goes.
+    pub spill: Spill,
+    /// Memory for sorting one batch of scratch entries, in bytes. Larger
+    /// means fewer passes over the scratch files.
+    pub sort_memory: usize,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources { spill: Spill::Memory, sort_memory: DEFAULT_SORT_MEMORY }
+    }
+}
+
+impl Resources {
+    /// Scratch files in `dir`, with the default sort memory.
+    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+        Resources { spill: Spill::Dir(dir.into()), ..Resources::default() }
+    }
+
+    /// The number of `(u64, u32)` entries that fit in the sort memory.
+    pub fn sort_entries(&self) -> usize {
+        (self.sort_memory / 16).max(64)
+    }
+}
