@@ -209,9 +209,11 @@ pub fn find_candidates(keys: &[&[u32]], config: &CandidateConfig) -> Candidates 
 }
 
 /// The grouping key of band `band`'s key `key`: equal only for the same band.
+/// The band key fills the high bits, so that the entry is spread over
+/// partitions like a hash (see [`crate::spill::EntrySpill::partition_of_hash`]).
 #[inline]
 pub fn band_entry_key(band: usize, key: u32) -> u64 {
-    (u64::from(key) << 16) | band as u64
+    (u64::from(key) << 32) | band as u64
 }
 
 /// The band keys of each signature, for [`find_candidates`].
@@ -420,6 +422,17 @@ mod tests {
         assert_eq!(found.oversized.count, 1);
         assert_eq!(found.oversized.largest, 10);
         assert_eq!(found.oversized.pairs_skipped, 45 - 9);
+    }
+
+    #[test]
+    fn band_entries_spread_over_spill_partitions() {
+        let spill = crate::spill::EntrySpill::new(&crate::spill::Spill::Memory, 32).unwrap();
+        let mut used = [0u32; 32];
+        for doc in 0u64..3200 {
+            let key = xxhash_rust::xxh3::xxh3_64(&doc.to_le_bytes()) as u32;
+            used[spill.partition_of_hash(band_entry_key((doc % 3) as usize, key))] += 1;
+        }
+        assert!(used.iter().all(|&n| n > 50), "{used:?}");
     }
 
     proptest! {

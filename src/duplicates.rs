@@ -71,11 +71,11 @@ impl DuplicateGroups {
     /// added to `not_expanded`.
     pub fn expand(
         &self,
-        verified: &[Edge],
+        verified: Vec<Edge>,
         content_len: impl Fn(u32) -> u32,
         not_expanded: &mut u64,
     ) -> Vec<Edge> {
-        let mut edges = Vec::new();
+        let mut edges = Vec::with_capacity(verified.len());
         for group in &self.groups {
             let n = group.len();
             let len = content_len(group[0]);
@@ -93,9 +93,13 @@ impl DuplicateGroups {
         for edge in verified {
             let left = self.group(edge.a).unwrap_or(std::slice::from_ref(&edge.a));
             let right = self.group(edge.b).unwrap_or(std::slice::from_ref(&edge.b));
+            if left.len() * right.len() == 1 {
+                edges.push(edge);
+                continue;
+            }
             if left.len() * right.len() > MAX_EXPANDED_PAIRS {
                 *not_expanded += (left.len() * right.len() - 1) as u64;
-                edges.push(edge.clone());
+                edges.push(edge);
                 continue;
             }
             for &a in left {

@@ -168,3 +168,68 @@ fn near_set_ocr_reprints() {
     let (found, total) = group(&e, "ocr");
     assert!(found as f64 >= 0.9 * total as f64, "OCR pairs {found}/{total}");
 }
+
+#[test]
+fn html_pages_are_found_to_hold_their_article() {
+    let Some(devset) = devset() else { return };
+    let set = devset.join("html");
+    let e = eval(&set);
+    let contained =
+        e["relations"].as_array().unwrap().iter().find(|r| r["relation"] == "contained").unwrap();
+    let recall = contained["recall"].as_f64().unwrap();
+    assert!(recall >= 0.95, "pages holding their article: recall {recall}");
+    let precision = e["overall"]["precision"].as_f64().unwrap();
+    assert!(precision >= 0.99, "precision {precision}: {}", e["false_positives"]);
+    // Pages of one site share their template and nothing else: no pair of
+    // pages is linked.
+    let (pairs, _) = scan(&set);
+    let pages = pairs.iter().filter(|p| {
+        p["a"].as_str().unwrap().ends_with(".html") && p["b"].as_str().unwrap().ends_with(".html")
+    });
+    assert_eq!(pages.count(), 0);
+}
+
+#[test]
+fn a_crawl_of_the_mixed_set_finds_the_pairs_of_its_folder() {
+    let Some(devset) = devset() else { return };
+    let docs = devset.join("mixed/docs");
+    // Every document as an HTML page (navigation, article, related links,
+    // footer) in a WARC response record, one gzip member per record.
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(devset.join("mixed/truth.json")).unwrap())
+            .unwrap();
+    let mut warc = Vec::new();
+    for (n, id) in truth["docs"].as_array().unwrap().iter().enumerate() {
+        let id = id.as_str().unwrap();
+        let text = std::fs::read_to_string(docs.join(id)).unwrap();
+        let site = ["The Ledger", "Daily Post", "Evening Star"][n % 3];
+        let page = crate::util::html_page(site, &text);
+        let uri = format!("https://crawl.example/{id}");
+        let record =
+            crate::util::warc_response(&format!("{n}"), &uri, "2024-05-01T00:00:00Z", &page);
+        warc.extend(crate::util::gzip(&record));
+    }
+    let dir = crate::util::Dir::new();
+    let crawl = dir.write("mixed.warc.gz", warc);
+    let pairs_of = |args: &[&str], input: &Path| {
+        let mut pairs: Vec<(String, String, String)> = crate::util::scan_records(args, input)
+            .iter()
+            .map(|r| {
+                let id = |k: &str| {
+                    r[k].as_str().unwrap().trim_start_matches("https://crawl.example/").to_string()
+                };
+                (id("a"), id("b"), r["relation"].as_str().unwrap().to_string())
+            })
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let from_folder = pairs_of(&[], &docs);
+    let from_crawl = pairs_of(&["--warc-id", "uri"], &crawl);
+    assert!(from_folder.len() > 800);
+    let only = |a: &[(String, String, String)], b: &[(String, String, String)]| {
+        a.iter().filter(|p| !b.contains(p)).cloned().collect::<Vec<_>>()
+    };
+    let (missed, extra) = (only(&from_folder, &from_crawl), only(&from_crawl, &from_folder));
+    assert!(missed.is_empty() && extra.is_empty(), "missed {missed:?}\nextra {extra:?}");
+}

@@ -9,6 +9,10 @@ mod util;
 // `neardup scan`: inputs, ids, output formats, exit codes, bad input. New CLI
 // behaviour gets its test here.
 mod cli;
+// Crawl inputs: WARC/WET, compressed JSONL, HTML, stdin, bad records.
+mod crawl;
+// `neardup dedup`: kept records, removed records, keep rules.
+mod dedup;
 // The demo corpus: reproducible from its generator, and fully detected.
 mod demo;
 // Same output whatever the number of threads.

@@ -73,6 +73,18 @@ pub fn jsonl(text: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The pair records of `neardup scan --format jsonl ARGS INPUT` (which must
+/// succeed).
+pub fn scan_records(args: &[&str], input: &Path) -> Vec<Value> {
+    let out = neardup()
+        .args(["scan", "--quiet", "--format", "jsonl"])
+        .args(args)
+        .arg(input)
+        .assert()
+        .success();
+    jsonl(&String::from_utf8_lossy(&out.get_output().stdout))
+}
+
 /// Reads a JSONL file.
 pub fn read_jsonl(path: &Path) -> Vec<Value> {
     jsonl(&std::fs::read_to_string(path).unwrap())
@@ -102,4 +114,69 @@ pub fn drop_paragraph(text: &str, index: usize) -> String {
         .map(|(_, p)| *p)
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+/// gzip-compresses `data` as one member.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// zstd-compresses `data`.
+pub fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd::encode_all(data, 3).unwrap()
+}
+
+/// One WARC record with the given type, extra headers and block.
+pub fn warc_record(kind: &str, headers: &[(&str, &str)], block: &[u8]) -> Vec<u8> {
+    let mut out = format!("WARC/1.1\r\nWARC-Type: {kind}\r\n");
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n", block.len()));
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(block);
+    bytes.extend_from_slice(b"\r\n\r\n");
+    bytes
+}
+
+/// A WARC `response` record holding an HTTP 200 response with `html`.
+pub fn warc_response(id: &str, uri: &str, date: &str, html: &str) -> Vec<u8> {
+    let http = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n{html}",
+        html.len()
+    );
+    warc_record(
+        "response",
+        &[
+            ("WARC-Record-ID", &format!("<urn:uuid:{id}>")),
+            ("WARC-Target-URI", uri),
+            ("WARC-Date", date),
+            ("Content-Type", "application/http; msgtype=response"),
+        ],
+        http.as_bytes(),
+    )
+}
+
+/// A news page of site `site` around an article: navigation, the article,
+/// related links and a footer, the chrome a crawled page has.
+pub fn html_page(site: &str, article: &str) -> String {
+    // Each non-empty line is a paragraph, so that texts which differ only in
+    // line breaks give pages of the same structure.
+    let mut paragraphs = article.lines().map(str::trim).filter(|p| !p.is_empty());
+    let headline = paragraphs.next().unwrap_or_default();
+    let body: String = paragraphs.map(|p| format!("<p>{p}</p>\n")).collect();
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{headline} | {site}</title>\
+         <script>var tracking = 'do not read me';</script><style>p {{ margin: 0 }}</style></head>\
+         <body><nav><a href=\"/\">{site} home</a> <a href=\"/news\">News</a> <a href=\"/sport\">Sport</a> \
+         <a href=\"/weather\">Weather</a> <a href=\"/login\">Sign in</a></nav>\
+         <main><article><h1>{headline}</h1>\n{body}</article></main>\
+         <aside><h2>Most read on {site}</h2><ul><li><a href=\"/a\">Council votes on parking charges</a></li>\
+         <li><a href=\"/b\">Weekend weather: sunshine and showers</a></li></ul></aside>\
+         <footer>Download the {site} app. Follow us on social media. We use cookies. \
+         Copyright {site} Media Group.</footer></body></html>"
+    )
 }

@@ -9,7 +9,7 @@
 use crate::pick;
 
 /// `(word, replacement)`: the first-choice synonym of each word.
-const SYNONYMS: &[(&str, &str)] = &[
+pub(crate) const SYNONYMS: &[(&str, &str)] = &[
     ("years", "twelvemonths"),
     ("year", "twelvemonth"),
     ("people", "individuals"),
@@ -345,7 +345,7 @@ const SYNONYMS: &[(&str, &str)] = &[
 ];
 
 /// Words a spinner leaves alone even if it has a synonym for them.
-const KEEP: &[&str] =
+pub(crate) const KEEP: &[&str] =
     &["the", "a", "an", "and", "of", "to", "in", "on", "at", "for", "with", "by", "is", "was"];
 
 fn synonym(word: &str) -> Option<&'static str> {

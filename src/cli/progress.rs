@@ -70,15 +70,15 @@ impl Progress for Console {
         let input_total = lock(&self.input).as_ref().and_then(InputProgress::total);
         let bar = match (stage, total, input_total) {
             (Stage::Sketching, _, Some(bytes)) => ProgressBar::new(bytes).with_style(Self::style(
-                "{prefix:.cyan.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} · {msg}",
+                "{prefix:.cyan.bold} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
             )),
             (Stage::Sketching, _, None) => ProgressBar::new_spinner()
-                .with_style(Self::style("{prefix:.cyan.bold} {spinner} {bytes} read · {msg}")),
+                .with_style(Self::style("{prefix:.cyan.bold} {spinner} {bytes} read, {msg}")),
             (_, Some(total), _) => ProgressBar::new(total).with_style(Self::style(
-                "{prefix:.cyan.bold} [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}",
+                "{prefix:.cyan.bold} [{wide_bar}] {human_pos}/{human_len} {per_sec:0} eta {eta}",
             )),
             (_, None, _) => ProgressBar::new_spinner()
-                .with_style(Self::style("{prefix:.cyan.bold} {spinner} {human_pos} {per_sec}")),
+                .with_style(Self::style("{prefix:.cyan.bold} {spinner} {human_pos} {per_sec:0}")),
         };
         bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(8));
         bar.set_prefix(prefix);
@@ -96,7 +96,7 @@ impl Progress for Console {
             if let Some(input) = lock(&self.input).as_ref() {
                 bar.set_position(input.read());
             }
-            bar.set_message(format!("{} documents", thousands(docs)));
+            bar.set_message(format!("{} docs", thousands(docs)));
         } else {
             bar.inc(amount);
         }

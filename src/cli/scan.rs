@@ -37,6 +37,9 @@ pub struct OutputArgs {
     /// Write every cluster to FILE as JSONL.
     #[arg(long, value_name = "FILE")]
     pub clusters: Option<PathBuf>,
+    /// Write the scan's counts and stage timings to FILE as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
     /// What to print on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub format: StdoutFormat,
@@ -60,6 +63,12 @@ impl OutputArgs {
         }
         if let Some(path) = &self.clusters {
             write_atomically(path, |w| report.write_clusters_jsonl(w))?;
+        }
+        if let Some(path) = &self.stats {
+            write_atomically(path, |w| {
+                serde_json::to_writer_pretty(&mut *w, &outcome.stats)?;
+                writeln!(w)
+            })?;
         }
         Ok(())
     }

@@ -102,25 +102,51 @@ impl<R: BufRead> BufRead for Counting<R> {
     }
 }
 
+/// Members up to this size (decompressed) are checked whole before any of
+/// their data is handed out; larger ones are streamed.
+const VERIFIED_MEMBER_BYTES: usize = 64 << 20;
+
 /// Decodes gzip members one after the other, skipping corrupt ones.
+///
+/// gzip checks a member's CRC only at its end. So that a record whose data
+/// is damaged (but still decodes) is never handed out, each member is
+/// decoded whole and released only once its checksum is right, up to
+/// [`VERIFIED_MEMBER_BYTES`]; crawl files hold one member per record, far
+/// smaller than that. A member larger than the limit (a single-member
+/// `.jsonl.gz`) is streamed, and damage in it is reported where it is found.
 pub struct RecoveringGzip<R: BufRead> {
     decoder: Option<flate2::bufread::GzDecoder<Counting<R>>>,
     member_start: u64,
+    /// Checked output not yet handed out, from `ready_pos`.
+    ready: Vec<u8>,
+    ready_pos: usize,
+    /// The current member is too large to check first: stream it.
+    streaming: bool,
+    /// The input ended inside a member: reported once `ready` is out.
+    truncated: Option<io::Error>,
 }
 
 impl<R: BufRead> RecoveringGzip<R> {
     /// Decodes `reader`, which must start with a gzip header.
     pub fn new(reader: R) -> Self {
         let counting = Counting { inner: reader, consumed: 0 };
-        RecoveringGzip { decoder: Some(flate2::bufread::GzDecoder::new(counting)), member_start: 0 }
+        RecoveringGzip {
+            decoder: Some(flate2::bufread::GzDecoder::new(counting)),
+            member_start: 0,
+            ready: Vec::new(),
+            ready_pos: 0,
+            streaming: false,
+            truncated: None,
+        }
     }
 
     /// Moves `reader` to the next gzip header; false at the end of input.
-    fn skip_to_next_member(reader: &mut Counting<R>) -> io::Result<bool> {
-        // Step over the first byte, which may be the corrupt member's own
-        // header, then search for the magic. A magic split across two
-        // buffers is missed; the member after it is then found instead.
-        let mut skip = 1;
+    /// `at_member_start`: the reader is still at the corrupt member's own
+    /// header, which must be stepped over.
+    fn skip_to_next_member(reader: &mut Counting<R>, at_member_start: bool) -> io::Result<bool> {
+        // A magic split across two buffers is missed; the member after it is
+        // then found instead.
+        let mut skip = usize::from(at_member_start);
         loop {
             let (len, found) = {
                 let buf = reader.fill_buf()?;
@@ -140,38 +166,125 @@ impl<R: BufRead> RecoveringGzip<R> {
             }
         }
     }
+
+    /// Starts the member after the current one; false at the end of input.
+    fn next_member(&mut self) -> io::Result<bool> {
+        let mut inner = self.decoder.take().map(|d| d.into_inner()).expect("decoder present");
+        self.streaming = false;
+        if inner.fill_buf()?.is_empty() {
+            return Ok(false);
+        }
+        self.member_start = inner.consumed;
+        self.decoder = Some(flate2::bufread::GzDecoder::new(inner));
+        Ok(true)
+    }
+
+    /// Handles a member that failed to decode; returns the error to report.
+    ///
+    /// Damage in the middle of the input drops the member's data and moves
+    /// to the next member. A member cut short by the end of the input (a
+    /// truncated file) keeps the data decoded before the cut, which is
+    /// exact, and reports the truncation after it.
+    fn corrupt(&mut self, e: &io::Error) -> io::Result<Option<io::Error>> {
+        let mut inner = self.decoder.take().map(|d| d.into_inner()).expect("decoder present");
+        self.streaming = false;
+        let corrupt = CorruptMember { offset: self.member_start, message: e.to_string() };
+        let error = io::Error::new(io::ErrorKind::InvalidData, corrupt);
+        if inner.fill_buf()?.is_empty() {
+            if self.ready_pos < self.ready.len() {
+                self.truncated = Some(error);
+                return Ok(None);
+            }
+            return Ok(Some(error));
+        }
+        self.ready.clear();
+        self.ready_pos = 0;
+        let at_member_start = inner.consumed == self.member_start;
+        if Self::skip_to_next_member(&mut inner, at_member_start)? {
+            self.member_start = inner.consumed;
+            self.decoder = Some(flate2::bufread::GzDecoder::new(inner));
+        }
+        Ok(Some(error))
+    }
+
+    /// Decodes the current member into `ready`, until its end (checked) or
+    /// until it proves too large to check first.
+    fn fill_member(&mut self) -> io::Result<MemberFill> {
+        let decoder = self.decoder.as_mut().expect("decoder present");
+        let mut chunk = [0u8; 1 << 16];
+        loop {
+            match decoder.read(&mut chunk) {
+                Ok(0) => return Ok(MemberFill::Complete),
+                Ok(n) => {
+                    self.ready.extend_from_slice(&chunk[..n]);
+                    if self.ready.len() > VERIFIED_MEMBER_BYTES {
+                        return Ok(MemberFill::TooLarge);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// How far [`RecoveringGzip::fill_member`] got.
+enum MemberFill {
+    Complete,
+    TooLarge,
 }
 
 impl<R: BufRead> Read for RecoveringGzip<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
         loop {
+            if self.ready_pos < self.ready.len() {
+                let n = out.len().min(self.ready.len() - self.ready_pos);
+                out[..n].copy_from_slice(&self.ready[self.ready_pos..self.ready_pos + n]);
+                self.ready_pos += n;
+                if self.ready_pos == self.ready.len() {
+                    self.ready.clear();
+                    self.ready_pos = 0;
+                }
+                return Ok(n);
+            }
+            if let Some(error) = self.truncated.take() {
+                return Err(error);
+            }
             let Some(decoder) = self.decoder.as_mut() else {
                 return Ok(0);
             };
-            match decoder.read(out) {
-                Ok(0) if !out.is_empty() => {
-                    // End of a member: another one may follow.
-                    let mut inner =
-                        self.decoder.take().map(|d| d.into_inner()).expect("decoder present");
-                    if inner.fill_buf()?.is_empty() {
+            if self.streaming {
+                match decoder.read(out) {
+                    Ok(0) => {
+                        if !self.next_member()? {
+                            return Ok(0);
+                        }
+                    }
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => match self.corrupt(&e)? {
+                        Some(error) => return Err(error),
+                        None => continue,
+                    },
+                }
+                continue;
+            }
+            match self.fill_member() {
+                Ok(MemberFill::TooLarge) => self.streaming = true,
+                Ok(MemberFill::Complete) => {
+                    // Checked: hand out what it held, then go on with the
+                    // next member.
+                    if !self.next_member()? && self.ready.is_empty() {
                         return Ok(0);
                     }
-                    self.member_start = inner.consumed;
-                    self.decoder = Some(flate2::bufread::GzDecoder::new(inner));
                 }
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let mut inner =
-                        self.decoder.take().map(|d| d.into_inner()).expect("decoder present");
-                    let corrupt =
-                        CorruptMember { offset: self.member_start, message: e.to_string() };
-                    if Self::skip_to_next_member(&mut inner)? {
-                        self.member_start = inner.consumed;
-                        self.decoder = Some(flate2::bufread::GzDecoder::new(inner));
-                    }
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, corrupt));
-                }
+                Err(e) => match self.corrupt(&e)? {
+                    Some(error) => return Err(error),
+                    None => continue,
+                },
             }
         }
     }
@@ -234,11 +347,34 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_stream_is_reported_not_hung() {
-        let data = gzip(&b"some text that will be cut off\n".repeat(50));
-        let cut = &data[..data.len() / 2];
-        let (_, errors) = read_all_reporting(&mut RecoveringGzip::new(cut));
+    fn a_member_failing_its_checksum_gives_none_of_its_data() {
+        // Stored (uncompressed) blocks: a flipped byte still decodes, and
+        // only the CRC at the end of the member shows the damage.
+        let stored = |data: &[u8]| {
+            let mut e = GzEncoder::new(Vec::new(), Level::none());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        };
+        let first = stored(b"one\n");
+        let mut second = stored(b"two, damaged\n");
+        let at = second.windows(3).position(|w| w == b"two").unwrap();
+        second[at] = b'T';
+        let data = [first.clone(), second, stored(b"three\n")].concat();
+        let (out, errors) = read_all_reporting(&mut RecoveringGzip::new(&data[..]));
+        assert_eq!(out, b"one\nthree\n");
+        assert_eq!(errors, [first.len() as u64]);
+    }
+
+    #[test]
+    fn a_truncated_stream_keeps_what_came_before_the_cut() {
+        let text = b"some text that will be cut off\n".repeat(2000);
+        let data = [gzip(b"whole member\n"), gzip(&text)].concat();
+        let cut = &data[..data.len() - 40];
+        let (out, errors) = read_all_reporting(&mut RecoveringGzip::new(cut));
         assert_eq!(errors.len(), 1);
+        assert!(out.starts_with(b"whole member\nsome text"));
+        assert!(out.len() > 13 + text.len() / 2, "{}", out.len());
+        assert!(text.starts_with(&out[13..]), "the kept part is exact");
     }
 
     #[test]

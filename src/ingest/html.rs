@@ -105,12 +105,54 @@ fn article(html: &str, url: Option<&str>) -> Option<String> {
     if body.len() < MIN_ARTICLE_BYTES {
         return None;
     }
-    let title = article.title.trim();
+    let title = site_free_title(article.title.trim(), article.site_name.as_deref());
     Some(if title.is_empty() || body.starts_with(title) {
         body.to_string()
     } else {
         format!("{title}\n\n{body}")
     })
+}
+
+/// Separators between a headline and the site's name in a `<title>`.
+const TITLE_SEPARATORS: [&str; 6] = [" | ", " :: ", " » ", " — ", " – ", " - "];
+/// A title segment this short (in words) after the last separator is taken
+/// to be the site's name.
+const MAX_SITE_WORDS: usize = 4;
+
+/// The headline of a page title without its site's name.
+///
+/// Readability removes a `| Site` suffix only when the headline left has
+/// more than four words, so a copy of one short headline on two sites would
+/// differ by the site names alone. The site name is removed when the page
+/// names it (`og:site_name`), or when the last segment is short and starts
+/// with a capital letter; a plain hyphen counts only before such a segment,
+/// as headlines use it too ("Ukraine war - latest" keeps "latest").
+fn site_free_title<'a>(title: &'a str, site_name: Option<&str>) -> &'a str {
+    let site = site_name.map(str::trim).filter(|s| !s.is_empty());
+    for sep in TITLE_SEPARATORS {
+        if let Some(site) = site {
+            if let Some(head) = title.strip_suffix(site).and_then(|h| h.strip_suffix(sep)) {
+                return head.trim();
+            }
+            if let Some(tail) = title.strip_prefix(site).and_then(|t| t.strip_prefix(sep)) {
+                return tail.trim();
+            }
+        }
+    }
+    let Some((head, tail)) = TITLE_SEPARATORS
+        .iter()
+        .filter_map(|sep| title.rsplit_once(sep))
+        .max_by_key(|(head, _)| head.len())
+    else {
+        return title;
+    };
+    let words = tail.split_whitespace().count();
+    let capital = tail.chars().next().is_some_and(char::is_uppercase);
+    if (1..=MAX_SITE_WORDS).contains(&words) && capital && head.split_whitespace().count() >= 2 {
+        head.trim()
+    } else {
+        title
+    }
 }
 
 /// The visible text of the whole page, one line per block of text.
@@ -150,6 +192,22 @@ mod tests {
         assert!(page.text.contains("took the whole winter"));
         assert!(!page.text.contains("do not index me"));
         assert!(!page.text.contains("We use cookies"));
+    }
+
+    #[test]
+    fn site_names_are_taken_off_titles() {
+        let clean = |t| site_free_title(t, None);
+        assert_eq!(
+            clean("Nasdaq plans $100m-share sale | Daily Post"),
+            "Nasdaq plans $100m-share sale"
+        );
+        assert_eq!(clean("Bridge reopens - BBC News"), "Bridge reopens");
+        assert_eq!(clean("Ukraine war - latest"), "Ukraine war - latest");
+        assert_eq!(clean("Talks: what we know so far"), "Talks: what we know so far");
+        assert_eq!(clean("Home | Page"), "Home | Page");
+        let named = |t| site_free_title(t, Some("The Morning Courier Of Springfield"));
+        assert_eq!(named("Bridge reopens | The Morning Courier Of Springfield"), "Bridge reopens");
+        assert_eq!(named("The Morning Courier Of Springfield - Bridge reopens"), "Bridge reopens");
     }
 
     #[test]

@@ -72,9 +72,11 @@ impl<R: BufRead> JsonlRecords<R> {
         let raw = RecordSeed(fields)
             .deserialize(&mut de)
             .and_then(|raw| de.end().map(|()| raw))
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => RecordErrorKind::InvalidJson(e.to_string()),
-                _ => RecordErrorKind::InvalidJson(e.to_string()),
+            .map_err(|e| match std::str::from_utf8(line) {
+                // serde_json rejects invalid UTF-8 inside strings; say so
+                // plainly (valid lines pay nothing for this check).
+                Err(bad) => RecordErrorKind::NotUtf8 { offset: bad.valid_up_to() },
+                Ok(_) => RecordErrorKind::InvalidJson(e.to_string()),
             })?;
         let raw = raw.map_err(|field| RecordErrorKind::FieldType {
             expected: if field == fields.id { "a string or a number" } else { "a string" },

@@ -99,6 +99,9 @@ pub(super) struct WarcRecords<R> {
     /// After a reported problem, skip to the next record without reporting
     /// the bytes in between again.
     resyncing: bool,
+    /// Damage found while looking past the end of a complete record: it
+    /// belongs to the next record and is reported there.
+    damage_ahead: Option<RecordErrorKind>,
     /// Records that are not documents.
     pub ignored: u64,
 }
@@ -139,6 +142,7 @@ impl<R: BufRead> WarcRecords<R> {
             record: 0,
             done: false,
             resyncing: false,
+            damage_ahead: None,
             ignored: 0,
         }
     }
@@ -162,10 +166,24 @@ impl<R: BufRead> WarcRecords<R> {
 
     /// Finds the next version line. Returns false at the end of the source.
     fn find_record(&mut self) -> Result<bool, Problem> {
+        if let Some(kind) = self.damage_ahead.take() {
+            self.record += 1;
+            return Err(Problem::Skip(kind));
+        }
         let mut line = Vec::new();
         let mut skipped = 0u64;
         loop {
-            if !self.read_line(&mut line)? {
+            let more = match self.read_line(&mut line) {
+                Ok(more) => more,
+                Err(skip @ Problem::Skip(_)) => {
+                    // Corrupt compressed data between records: the record
+                    // it held is the one lost.
+                    self.record += 1;
+                    return Err(skip);
+                }
+                Err(stop) => return Err(stop),
+            };
+            if !more {
                 if skipped > 0 && !self.resyncing {
                     self.record += 1;
                     return Err(Problem::Stop(RecordErrorKind::Warc(format!(
@@ -282,6 +300,33 @@ impl<R: BufRead> WarcRecords<R> {
 
     /// After the content: line ends, then the next record or the end.
     fn check_record_end(&mut self, len: u64) -> Result<(), Problem> {
+        match self.peek_record_end() {
+            Ok((newlines, head)) => {
+                let n = head.len();
+                self.reader.push_back(&head);
+                if n == 0 || (newlines >= 1 && head == b"WARC/") {
+                    return Ok(());
+                }
+                self.resyncing = true;
+                Err(Problem::Skip(RecordErrorKind::Warc(format!(
+                    "Content-Length says {len} bytes, but the record goes on after them"
+                ))))
+            }
+            Err(e) => match Problem::from(e) {
+                // This record is complete; the corrupt data is the next
+                // record's, and is reported with it.
+                Problem::Skip(kind) => {
+                    self.damage_ahead = Some(kind);
+                    Ok(())
+                }
+                stop => Err(stop),
+            },
+        }
+    }
+
+    /// Consumes the line ends after a record's content and reads up to five
+    /// bytes of what follows: `(line ends, bytes)`.
+    fn peek_record_end(&mut self) -> io::Result<(usize, Vec<u8>)> {
         let mut newlines = 0;
         loop {
             match self.reader.fill_buf()?.first() {
@@ -296,20 +341,16 @@ impl<R: BufRead> WarcRecords<R> {
         let mut head = [0u8; 5];
         let mut n = 0;
         while n < head.len() {
-            let got = self.reader.read(&mut head[n..])?;
-            if got == 0 {
-                break;
+            match self.reader.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(got) => n += got,
+                Err(e) => {
+                    self.reader.push_back(&head[..n]);
+                    return Err(e);
+                }
             }
-            n += got;
         }
-        self.reader.push_back(&head[..n]);
-        if n == 0 || (newlines >= 1 && &head[..n] == b"WARC/") {
-            return Ok(());
-        }
-        self.resyncing = true;
-        Err(Problem::Skip(RecordErrorKind::Warc(format!(
-            "Content-Length says {len} bytes, but the record goes on after them"
-        ))))
+        Ok((newlines, head[..n].to_vec()))
     }
 
     /// One record: a document, `Ok(None)` for a record that is not a

@@ -6,9 +6,10 @@
 //! pair spill ──sort, count──▶ distinct candidate pairs
 //! ```
 //!
-//! A pair is a candidate when any LSH view put it in one bucket, or when it
-//! shares at least [`crate::passage::PassageConfig::min_shared`] passage
-//! fingerprints. Grouping and counting go partition by partition, so the
+//! A pair is a candidate when the word view put it in one bucket, when the
+//! immutable or character view put it in the same bucket in at least two
+//! bands (see [`crate::spin::SPIN_MIN_BANDS`]), or when it shares at least
+//! [`crate::passage::PassageConfig::min_shared`] passage fingerprints. Grouping and counting go partition by partition, so the
 //! memory they need is bounded by the sort budget, not by the corpus. Only
 //! the final list of distinct candidates is held whole.
 
@@ -19,6 +20,7 @@ use crate::candidates::{GroupPairs, group_entries, unpack};
 use crate::passage::passage_hub;
 use crate::progress::{Progress, Stage};
 use crate::spill::{EntrySpill, Resources, mix};
+use crate::spin::{CHAR_MIN_BANDS, SPIN_MIN_BANDS};
 
 use super::boilerplate_pass::REMOVED;
 use super::corpus::Corpus;
@@ -69,7 +71,6 @@ impl Scanner {
                 Ok(())
             },
         )?;
-
         let mut passage_groups = GroupPairs::new(self.config.passage.group_cap);
         passages.drain(
             budget,
@@ -110,6 +111,9 @@ impl Scanner {
         stats.oversized_passages = passage_groups.into_report();
 
         let min_shared = self.config.passage.min_shared;
+        stats.candidate_entries = pairs.len();
+        // Bands a pair must share in each view (word, immutables, characters).
+        let min_bands: [u32; 3] = [1, SPIN_MIN_BANDS, CHAR_MIN_BANDS];
         let mut candidates = Vec::new();
         let mut by_view = [0u64; 4];
         pairs.drain(
@@ -118,15 +122,13 @@ impl Scanner {
             |mut batch| {
                 batch.par_sort_unstable();
                 for run in batch.chunk_by(|a, b| a.0 == b.0) {
-                    let mut views = [false; 3];
-                    let mut passages = 0;
+                    // Bands shared in each view, and passages shared.
+                    let mut shared = [0u32; 4];
                     for &(_, tag) in run {
-                        match tag {
-                            PASSAGE_TAG => passages += 1,
-                            view => views[view as usize] = true,
-                        }
+                        shared[tag as usize] += 1;
                     }
-                    let by_passages = passages >= min_shared;
+                    let views = [0, 1, 2].map(|v| shared[v] >= min_bands[v]);
+                    let by_passages = shared[PASSAGE_TAG as usize] >= min_shared;
                     for (count, found) in by_view.iter_mut().zip(views.iter().chain([&by_passages]))
                     {
                         *count += u64::from(*found);

@@ -109,7 +109,9 @@ pub struct DocTable {
     counts: Vec<DocCounts>,
     /// Parsed dates in seconds since the epoch; `i64::MIN` for none.
     dates: Vec<i64>,
-    records: Vec<BlobRef>,
+    /// Where each record ends in the store: records are stored back to back,
+    /// in input order, so each starts where the one before ends.
+    record_ends: Vec<u64>,
     store: Arc<BlobStore>,
 }
 
@@ -126,11 +128,13 @@ impl DocTable {
             id_ends: Vec::new(),
             counts: Vec::new(),
             dates: Vec::new(),
-            records: Vec::new(),
+            record_ends: Vec::new(),
             store,
         }
     }
 
+    /// Adds a document whose record was just appended to the store (right
+    /// after the previous document's).
     pub(crate) fn push(
         &mut self,
         id: &str,
@@ -138,11 +142,18 @@ impl DocTable {
         date: Option<Timestamp>,
         record: BlobRef,
     ) {
+        debug_assert_eq!(record.offset(), self.record_ends.last().copied().unwrap_or(0));
         self.ids.push_str(id);
         self.id_ends.push(self.ids.len() as u64);
         self.counts.push(counts);
         self.dates.push(date.map_or(i64::MIN, |t| t.as_second()));
-        self.records.push(record);
+        self.record_ends.push(record.offset() + record.len() as u64);
+    }
+
+    fn record(&self, doc: u32) -> BlobRef {
+        let end = self.record_ends[doc as usize];
+        let start = if doc == 0 { 0 } else { self.record_ends[doc as usize - 1] };
+        BlobRef::new(start, (end - start) as u32)
     }
 
     pub(crate) fn set_store(&mut self, store: Arc<BlobStore>) {
@@ -193,10 +204,8 @@ impl DocTable {
 
     /// Reads document `doc` back from the store.
     pub fn stored(&self, doc: u32) -> Result<StoredDoc> {
-        let bytes = self
-            .store
-            .read(self.records[doc as usize])
-            .map_err(|e| Error::io("<scan scratch store>", e))?;
+        let bytes =
+            self.store.read(self.record(doc)).map_err(|e| Error::io("<scan scratch store>", e))?;
         StoredDoc::decode(&bytes).ok_or_else(|| {
             Error::io("<scan scratch store>", std::io::Error::other("stored document is corrupt"))
         })
@@ -229,16 +238,6 @@ impl DocTable {
             self.id(a).cmp(self.id(b)).then(a.cmp(&b))
         });
         order.windows(2).find(|w| self.id(w[0]) == self.id(w[1])).map(|w| self.id(w[1]))
-    }
-
-    /// Bytes of memory held per document, roughly (for documentation and
-    /// benchmarks).
-    pub fn memory_bytes(&self) -> usize {
-        self.ids.capacity()
-            + self.id_ends.capacity() * 8
-            + self.counts.capacity() * std::mem::size_of::<DocCounts>()
-            + self.dates.capacity() * 8
-            + self.records.capacity() * std::mem::size_of::<BlobRef>()
     }
 }
 
@@ -294,6 +293,7 @@ mod tests {
         buf.clear();
         StoredDoc::encode(None, Some("2024-01-02"), None, "", &mut buf);
         let b = store.append(&buf).unwrap();
+        let c = store.append(&buf).unwrap();
         store.seal().unwrap();
         let mut table = DocTable::new(Arc::new(store));
         table.push("a", DocCounts::default(), None, a);
@@ -307,7 +307,7 @@ mod tests {
         assert_eq!((sb.date.as_deref(), sb.text.as_str()), (Some("2024-01-02"), ""));
         assert_eq!(table.date(1).unwrap().as_second(), 1_704_153_600);
         assert!(table.first_repeated_id().is_none());
-        table.push("a", DocCounts::default(), None, a);
+        table.push("a", DocCounts::default(), None, c);
         assert_eq!(table.first_repeated_id(), Some("a"));
     }
 }

@@ -51,7 +51,7 @@ use crate::relate::RelateConfig;
 use crate::shingle::ShingleHasher;
 use crate::sketch::{DEFAULT_NUM_HASHES, DEFAULT_SEED, MinHasher};
 use crate::spill::Resources;
-use crate::spin::{SPIN_BANDS, SPIN_ROWS, SpinConfig};
+use crate::spin::{CHAR_BANDS, CHAR_ROWS, SPIN_BANDS, SPIN_ROWS, SpinConfig};
 use crate::{Error, Result};
 
 pub use docs::{ContentSets, DocInfo, DocTable, StoredDoc};
@@ -248,11 +248,10 @@ impl Scanner {
 
         let started = Instant::now();
         let mut edges = corpus.groups.expand(
-            &verified,
+            verified,
             |d| corpus.content_len(d),
             &mut stats.pairs_not_expanded,
         );
-        drop(verified);
         rayon::slice::ParallelSliceMut::par_sort_unstable_by_key(&mut edges[..], |e| (e.a, e.b));
         self.add_evidence(&corpus, &mut edges, progress)?;
         let docs = &corpus.docs;
@@ -271,6 +270,14 @@ impl Scanner {
 
     /// Banding of the immutable-word signatures: 42 × 3 when the signature
     /// is long enough, else the banding for a Jaccard of 0.5.
+    /// Banding of the character signatures: 42 × 3 when the signature is
+    /// long enough, else the banding for a Jaccard of 0.5.
+    fn char_lsh(&self) -> LshParams {
+        LshParams::new(CHAR_BANDS, CHAR_ROWS, self.config.num_hashes)
+            .or_else(|_| LshParams::for_threshold(0.5, self.config.num_hashes))
+            .unwrap_or(self.lsh)
+    }
+
     fn spin_lsh(&self) -> LshParams {
         LshParams::new(SPIN_BANDS, SPIN_ROWS, self.config.num_hashes)
             .or_else(|_| LshParams::for_threshold(0.5, self.config.num_hashes))

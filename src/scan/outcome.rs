@@ -57,6 +57,9 @@ pub struct ScanStats {
     /// Pairs the shingle rules did not explain that the rewrite verifier
     /// examined.
     pub rewrite_checks: u64,
+    /// Pairs emitted by all groups (band buckets and passage groups) before
+    /// they were counted: the work of candidate search.
+    pub candidate_entries: u64,
     /// Distinct candidate pairs verified.
     pub candidate_pairs: u64,
     /// Candidates that verified as related.

@@ -156,7 +156,7 @@ impl Scanner {
             if self.config.spin.enabled {
                 views.push((&f.spin_signature, self.spin_lsh()));
                 if self.config.spin.char_ngram > 0 {
-                    views.push((&f.char_signature, self.spin_lsh()));
+                    views.push((&f.char_signature, self.char_lsh()));
                 }
             }
             let mut keys = Vec::new();

@@ -61,7 +61,11 @@ impl Scanner {
         stats.boilerplate_only_pairs = counters.boilerplate_only.into_inner();
         stats.rewrite_checks = counters.rewrite_checks.into_inner();
         progress.finish();
-        Ok(verified.into_iter().flatten().collect())
+        let mut edges = Vec::with_capacity(verified.iter().map(Vec::len).sum());
+        for slice in verified {
+            edges.extend(slice);
+        }
+        Ok(edges)
     }
 
     /// Verifies pairs that share their first document.

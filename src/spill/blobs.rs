@@ -21,6 +21,16 @@ pub struct BlobRef {
 }
 
 impl BlobRef {
+    /// The blob of `len` bytes at `offset`.
+    pub fn new(offset: u64, len: u32) -> Self {
+        BlobRef { offset, len }
+    }
+
+    /// Where the blob starts in its store.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// Length of the blob in bytes.
     pub fn len(&self) -> usize {
         self.len as usize
