@@ -268,8 +268,6 @@ impl Scanner {
         Ok(ScanOutcome { docs: corpus.docs, content, edges, clusters, stats })
     }
 
-    /// Banding of the immutable-word signatures: 42 × 3 when the signature
-    /// is long enough, else the banding for a Jaccard of 0.5.
     /// Banding of the character signatures: 42 × 3 when the signature is
     /// long enough, else the banding for a Jaccard of 0.5.
     fn char_lsh(&self) -> LshParams {
@@ -278,6 +276,8 @@ impl Scanner {
             .unwrap_or(self.lsh)
     }
 
+    /// Banding of the immutable-word signatures: 42 × 3 when the signature
+    /// is long enough, else the banding for a Jaccard of 0.5.
     fn spin_lsh(&self) -> LshParams {
         LshParams::new(SPIN_BANDS, SPIN_ROWS, self.config.num_hashes)
             .or_else(|_| LshParams::for_threshold(0.5, self.config.num_hashes))
