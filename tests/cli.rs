@@ -144,6 +144,12 @@ fn missing_input_is_a_usage_error_naming_the_path() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("/no/such/folder"));
+    // The cause is said once, not repeated by the error chain.
+    let out = neardup().args(["scan", "/no/such/folder"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("/no/such/folder").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("(os error 2)").count(), 1, "{stderr}");
 }
 
 #[test]

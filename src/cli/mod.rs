@@ -62,7 +62,7 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("neardup: error: {err:#}");
+            eprintln!("neardup: error: {}", error_message(&err));
             ExitCode::from(2)
         }
     }
@@ -83,6 +83,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dedup(args) => dedup::run(args, cli.quiet),
         Command::Eval(args) => eval::run(args, cli.quiet),
     }
+}
+
+/// The error and its causes, each said once: library errors that name a
+/// file already include their cause's text.
+fn error_message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.ends_with(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// A closed stdout (`neardup scan … | head`) is not an error.
