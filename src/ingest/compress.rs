@@ -111,7 +111,7 @@ const VERIFIED_MEMBER_BYTES: usize = 64 << 20;
 /// gzip checks a member's CRC only at its end. So that a record whose data
 /// is damaged (but still decodes) is never handed out, each member is
 /// decoded whole and released only once its checksum is right, up to
-/// [`VERIFIED_MEMBER_BYTES`]; crawl files hold one member per record, far
+/// 64 MiB; crawl files hold one member per record, far
 /// smaller than that. A member larger than the limit (a single-member
 /// `.jsonl.gz`) is streamed, and damage in it is reported where it is found.
 pub struct RecoveringGzip<R: BufRead> {
