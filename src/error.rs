@@ -49,6 +49,10 @@ pub enum Error {
     /// The same document id was given to the scanner twice.
     #[error("duplicate document id {0:?}: document ids must be unique")]
     DuplicateId(String),
+    /// An index cannot be used: damaged, of another format version or
+    /// configuration, or locked by another writer.
+    #[error("index: {0}")]
+    Index(String),
     /// More documents than the engine can address (2^32 - 1).
     #[error("too many documents: the limit is {limit}")]
     TooManyDocuments {

@@ -1,6 +1,6 @@
 //! neardup finds copies of articles in large text collections: exact and
-//! edited reprints today, and (as the pipeline grows) articles carried inside
-//! bigger pages and synonym-spun rewrites.
+//! edited reprints, articles carried inside bigger pages, synonym-spun
+//! rewrites and OCR'd reprints.
 //!
 //! # Pipeline
 //!
@@ -17,6 +17,7 @@
 //! | verify | [`verify`] | candidate pair → exact [`verify::PairScores`] |
 //! | relate / cluster | [`relate`], [`cluster`] | scores → [`Relation`]s → clusters |
 //! | report | [`report`] | outcome → JSONL, CSV, text |
+//! | store | [`index`] | committed batches on disk (segments + manifest) |
 //!
 //! [`scan`] runs the stages in order; [`eval`] scores pairs against labelled
 //! truth. `ARCHITECTURE.md` in the repository describes what flows between
@@ -57,6 +58,7 @@ mod error;
 pub mod eval;
 pub mod evidence;
 pub mod features;
+pub mod index;
 pub mod ingest;
 pub mod normalize;
 pub mod passage;

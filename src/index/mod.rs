@@ -1,0 +1,278 @@
+//! The persistent index (store): documents added batch by batch, kept on
+//! disk between runs, for scheduled scans.
+//!
+//! ```text
+//! DIR/MANIFEST        the committed segments (replaced atomically)
+//! DIR/seg-<gen>.nds   one immutable segment per committed batch
+//! DIR/LOCK            held by the one writer
+//! ```
+//!
+//! The layout follows search-engine indexes (tantivy): immutable segments
+//! plus a manifest that names them, replaced by an atomic rename. Every
+//! file has a header (magic, format version, configuration fingerprint) and
+//! a checksum checked on open ([`mod@format`]). A batch is committed by writing
+//! its segment, flushing it, then replacing the manifest ([`manifest`]);
+//! until the rename the old state stands, after it the new one. There is
+//! one writer at a time ([`lock`]); readers take no lock and see the last
+//! committed manifest.
+//!
+//! The document registry (id → number and content hash) lives in the
+//! segments' document tables and is loaded when the index is opened, so the
+//! manifest is the one commit point for everything. An embedded database
+//! (redb) would add a second commit point to keep in step with the
+//! segment files.
+//!
+//! Status: storage, integrity checks and locking. Adding and querying
+//! batches (matching new documents against the stored ones) is not built
+//! yet.
+
+pub mod format;
+pub mod lock;
+pub mod manifest;
+pub mod segment;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::scan::ScanConfig;
+use crate::{Error, Result};
+
+pub use lock::{Wait, WriterLock};
+pub use manifest::{Manifest, SegmentEntry};
+pub use segment::{DocRecord, SegmentData, StoredLink};
+
+/// An index folder and its committed manifest.
+#[derive(Clone, Debug)]
+pub struct Index {
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+/// Sizes and counts of an index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IndexStats {
+    /// Commits so far.
+    pub generation: u64,
+    /// Committed segments.
+    pub segments: usize,
+    /// Documents stored (replaced versions included).
+    pub documents: u64,
+    /// Bytes of all committed files.
+    pub bytes: u64,
+}
+
+impl Index {
+    /// Creates an empty index in `dir` (created if missing). An existing
+    /// index is an error.
+    pub fn create(dir: &Path, config: ScanConfig) -> Result<Index> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        if dir.join(manifest::MANIFEST_FILE).exists() {
+            return Err(Error::Index(format!("{} already holds an index", dir.display())));
+        }
+        let manifest = Manifest::empty(config);
+        manifest.commit(dir)?;
+        Ok(Index { dir: dir.to_path_buf(), manifest })
+    }
+
+    /// Opens the committed state of the index in `dir`.
+    pub fn open(dir: &Path) -> Result<Index> {
+        if !dir.join(manifest::MANIFEST_FILE).exists() {
+            return Err(Error::Index(format!("{} holds no index", dir.display())));
+        }
+        Ok(Index { dir: dir.to_path_buf(), manifest: Manifest::read(dir)? })
+    }
+
+    /// The committed manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Reads one committed segment.
+    pub fn segment(&self, entry: &SegmentEntry) -> Result<SegmentData> {
+        SegmentData::read(&self.dir.join(&entry.file), self.manifest.fingerprint())
+    }
+
+    /// Sizes and counts.
+    pub fn stats(&self) -> IndexStats {
+        IndexStats {
+            generation: self.manifest.generation,
+            segments: self.manifest.segments.len(),
+            documents: self.manifest.segments.iter().map(|s| u64::from(s.docs)).sum(),
+            bytes: self.manifest.segments.iter().map(|s| s.bytes).sum(),
+        }
+    }
+
+    /// Reads every committed file in full and checks it: checksums,
+    /// configuration, sizes and document numbering against the manifest.
+    pub fn verify(&self) -> Result<IndexStats> {
+        let mut next = 0u32;
+        for entry in &self.manifest.segments {
+            let path = self.dir.join(&entry.file);
+            let bytes = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+            let data = self.segment(entry)?;
+            let wrong = |what: &str| {
+                Err(Error::Index(format!("{}: {what} differs from the manifest", path.display())))
+            };
+            if bytes != entry.bytes {
+                return wrong("the file size");
+            }
+            if data.first_doc != entry.first_doc || data.first_doc != next {
+                return wrong("the first document number");
+            }
+            if data.docs.len() != entry.docs as usize || data.texts.len() != data.docs.len() {
+                return wrong("the number of documents");
+            }
+            let end = entry.first_doc + entry.docs;
+            let inside = |d: u32| d >= entry.first_doc && d < end;
+            if !data.bands.iter().chain(&data.passages).all(|&(_, d)| inside(d)) {
+                return wrong("a posting's document");
+            }
+            if data.links.iter().any(|l| l.a >= end || l.b >= end)
+                || data.replaced.iter().any(|&d| d >= entry.first_doc)
+            {
+                return wrong("a pair's document");
+            }
+            next = end;
+        }
+        if next != self.manifest.next_doc {
+            return Err(Error::Index(format!(
+                "{}: the manifest counts {} documents, the segments {next}",
+                self.dir.display(),
+                self.manifest.next_doc
+            )));
+        }
+        Ok(self.stats())
+    }
+
+    /// Commits `data` as a new segment (the caller holds the writer lock):
+    /// writes and flushes the segment file, then replaces the manifest.
+    pub fn commit_segment(&mut self, _lock: &WriterLock, mut data: SegmentData) -> Result<()> {
+        let mut manifest = self.manifest.clone();
+        manifest.generation += 1;
+        data.first_doc = manifest.next_doc;
+        data.generation = manifest.generation;
+        let docs = u32::try_from(data.docs.len())
+            .ok()
+            .filter(|&d| manifest.next_doc.checked_add(d).is_some())
+            .ok_or(Error::TooManyDocuments { limit: u64::from(u32::MAX) })?;
+        let file = format!("seg-{:06}.nds", manifest.generation);
+        let bytes = data.encode(manifest.fingerprint())?;
+        let path = self.dir.join(&file);
+        {
+            use std::io::Write;
+            let mut out = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            out.write_all(&bytes).map_err(|e| Error::io(&path, e))?;
+            out.sync_all().map_err(|e| Error::io(&path, e))?;
+        }
+        format::sync_dir(&self.dir)?;
+        manifest.segments.push(SegmentEntry {
+            file,
+            first_doc: manifest.next_doc,
+            docs,
+            bytes: bytes.len() as u64,
+            generation: manifest.generation,
+        });
+        manifest.next_doc += docs;
+        manifest.commit(&self.dir)?;
+        self.manifest = manifest;
+        Ok(())
+    }
+
+    /// Removes files a killed writer left behind: segments the manifest does
+    /// not name, and temporary files (the caller holds the writer lock).
+    pub fn remove_leftovers(&self, _lock: &WriterLock) -> Result<usize> {
+        let named: std::collections::HashSet<&str> =
+            self.manifest.segments.iter().map(|s| s.file.as_str()).collect();
+        let mut removed = 0;
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let segment = name.starts_with("seg-") && name.ends_with(".nds");
+            let temporary = name.starts_with(".tmp");
+            if (segment && !named.contains(name)) || temporary {
+                std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(ids: &[&str]) -> SegmentData {
+        SegmentData {
+            docs: ids
+                .iter()
+                .map(|id| DocRecord {
+                    id: id.to_string(),
+                    content_hash: Some(1),
+                    url: None,
+                    date: None,
+                    tokens: 1,
+                })
+                .collect(),
+            texts: ids.iter().map(|id| format!("text of {id}")).collect(),
+            ..SegmentData::default()
+        }
+    }
+
+    #[test]
+    fn committed_batches_survive_reopening_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::create(dir.path(), ScanConfig::default()).unwrap();
+        let lock = WriterLock::acquire(dir.path(), Wait::No).unwrap();
+        index.commit_segment(&lock, batch(&["a", "b"])).unwrap();
+        index.commit_segment(&lock, batch(&["c"])).unwrap();
+        drop(lock);
+        let index = Index::open(dir.path()).unwrap();
+        let stats = index.verify().unwrap();
+        assert_eq!((stats.generation, stats.segments, stats.documents), (2, 2, 3));
+        let second = index.segment(&index.manifest().segments[1]).unwrap();
+        assert_eq!((second.first_doc, second.texts[0].as_str()), (2, "text of c"));
+    }
+
+    #[test]
+    fn a_batch_killed_before_its_manifest_is_absent_and_cleaned_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::create(dir.path(), ScanConfig::default()).unwrap();
+        let lock = WriterLock::acquire(dir.path(), Wait::No).unwrap();
+        index.commit_segment(&lock, batch(&["a"])).unwrap();
+        // A writer that died after writing its segment, before the rename.
+        let orphan = batch(&["b"]).encode(index.manifest().fingerprint()).unwrap();
+        std::fs::write(dir.path().join("seg-000002.nds"), orphan).unwrap();
+        std::fs::write(dir.path().join(".tmpXYZ"), b"half a manifest").unwrap();
+        let reopened = Index::open(dir.path()).unwrap();
+        assert_eq!(reopened.verify().unwrap().documents, 1);
+        assert_eq!(reopened.remove_leftovers(&lock).unwrap(), 2);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    #[test]
+    fn another_configuration_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        Index::create(dir.path(), ScanConfig::default()).unwrap();
+        let mut manifest = Manifest::read(dir.path()).unwrap();
+        manifest.config.shingle_size = 4;
+        let body = postcard::to_stdvec(&manifest).unwrap();
+        // The fingerprint in the header is that of the default configuration.
+        let bytes = format::encode(
+            format::FileKind::Manifest,
+            manifest::config_fingerprint(&ScanConfig::default()),
+            &[&body],
+        );
+        std::fs::write(dir.path().join(manifest::MANIFEST_FILE), bytes).unwrap();
+        let err = Index::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("configuration"), "{err}");
+    }
+}
