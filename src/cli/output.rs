@@ -30,7 +30,7 @@ pub fn write_atomically(
         _ => Path::new("."),
     };
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".neardup-");
+    builder.prefix(neardup::index::format::TEMP_PREFIX);
     // The file gets the permissions any new file would get (0666 less the
     // umask), not the private ones of a temporary file.
     #[cfg(unix)]

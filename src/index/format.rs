@@ -140,12 +140,19 @@ pub fn read(path: &Path, kind: FileKind) -> Result<Decoded> {
     decode(path, kind, bytes)
 }
 
+/// Start of the name of a file being written (the command line's outputs
+/// use the same), removed as a leftover when a writer was killed.
+pub const TEMP_PREFIX: &str = ".neardup-";
+
 /// Writes `bytes` to `path` so that the path holds either its old content or
 /// all of the new: a temporary file in the same folder is written and
 /// flushed to disk, renamed over `path`, and the folder is flushed too.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;

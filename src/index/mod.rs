@@ -163,14 +163,9 @@ impl Index {
             .ok_or(Error::TooManyDocuments { limit: u64::from(u32::MAX) })?;
         let file = format!("seg-{:06}.nds", manifest.generation);
         let bytes = data.encode(manifest.fingerprint())?;
-        let path = self.dir.join(&file);
-        {
-            use std::io::Write;
-            let mut out = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-            out.write_all(&bytes).map_err(|e| Error::io(&path, e))?;
-            out.sync_all().map_err(|e| Error::io(&path, e))?;
-        }
-        format::sync_dir(&self.dir)?;
+        // Written like the manifest, so a segment file under its final name
+        // is always whole.
+        format::write_atomically(&self.dir.join(&file), &bytes)?;
         manifest.segments.push(SegmentEntry {
             file,
             first_doc: manifest.next_doc,
@@ -196,7 +191,7 @@ impl Index {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             let segment = name.starts_with("seg-") && name.ends_with(".nds");
-            let temporary = name.starts_with(".tmp");
+            let temporary = name.starts_with(format::TEMP_PREFIX);
             if (segment && !named.contains(name)) || temporary {
                 std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
                 removed += 1;
@@ -251,7 +246,7 @@ mod tests {
         // A writer that died after writing its segment, before the rename.
         let orphan = batch(&["b"]).encode(index.manifest().fingerprint()).unwrap();
         std::fs::write(dir.path().join("seg-000002.nds"), orphan).unwrap();
-        std::fs::write(dir.path().join(".tmpXYZ"), b"half a manifest").unwrap();
+        std::fs::write(dir.path().join(".neardup-XYZ"), b"half a manifest").unwrap();
         let reopened = Index::open(dir.path()).unwrap();
         assert_eq!(reopened.verify().unwrap().documents, 1);
         assert_eq!(reopened.remove_leftovers(&lock).unwrap(), 2);
