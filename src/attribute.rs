@@ -21,6 +21,8 @@
 //! as UTC) and RFC 2822 (`Wed, 1 May 2024 08:30:00 +0000`). A date that does
 //! not parse is ignored.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -138,24 +140,27 @@ pub fn attribute(
 /// Names the likely original of every cluster.
 pub fn attribute_clusters(
     clusters: &mut [Cluster],
-    documents: usize,
     date: impl Fn(u32) -> Option<Timestamp>,
     edges: &[Edge],
     groups: &DuplicateGroups,
 ) {
-    let mut carried = vec![0usize; documents];
+    // Both tables are keyed by document and hold only linked documents, so
+    // they grow with the edges, not with the corpus.
+    let mut carried: HashMap<u32, usize> = HashMap::new();
     // Average containment of each document in the other versions it is
     // linked to: (sum, count). Links between identical copies say nothing
     // about direction and are left out.
-    let mut contained = vec![(0.0f64, 0u32); documents];
+    let mut contained: HashMap<u32, (f64, u32)> = HashMap::new();
     for e in edges {
         if e.relation == Relation::Contained {
-            carried[e.a as usize] += 1;
+            *carried.entry(e.a).or_default() += 1;
         } else if e.relation != Relation::Duplicate {
-            contained[e.a as usize].0 += e.scores.containment_a_in_b();
-            contained[e.a as usize].1 += 1;
-            contained[e.b as usize].0 += e.scores.containment_b_in_a();
-            contained[e.b as usize].1 += 1;
+            let a = contained.entry(e.a).or_default();
+            a.0 += e.scores.containment_a_in_b();
+            a.1 += 1;
+            let b = contained.entry(e.b).or_default();
+            b.0 += e.scores.containment_b_in_a();
+            b.1 += 1;
         }
     }
     for cluster in clusters {
@@ -173,9 +178,9 @@ pub fn attribute_clusters(
         let chosen = attribute(
             &versions,
             |v| copies_of(v).into_iter().filter_map(&date).min(),
-            |v| copies_of(v).into_iter().map(|m| carried[m as usize]).sum(),
+            |v| copies_of(v).into_iter().map(|m| carried.get(&m).copied().unwrap_or(0)).sum(),
             |v| {
-                let (sum, count) = contained[v as usize];
+                let (sum, count) = contained.get(&v).copied().unwrap_or_default();
                 (count > 0).then(|| sum / f64::from(count))
             },
         );

@@ -73,28 +73,31 @@ pub fn cluster_id(smallest_id: &str) -> String {
     format!("{:016x}", xxh3_64_with_seed(smallest_id.as_bytes(), CLUSTER_ID_SEED))
 }
 
-/// Builds clusters of two or more documents from edges `(a, b, relation)`
-/// over documents `0..documents`, where `id` gives a document's id. Clusters
-/// come largest first, ties by id.
-pub fn build_clusters<'a, I>(
-    documents: usize,
-    id: impl Fn(u32) -> &'a str,
-    edges: I,
-) -> Vec<Cluster>
+/// Builds clusters of two or more documents from edges `(a, b, relation)`,
+/// where `id` gives a document's id. Clusters come largest first, ties by id.
+///
+/// Union-find runs over the linked documents only, so memory follows the
+/// number of edges, not the number of documents.
+pub fn build_clusters<'a, I>(id: impl Fn(u32) -> &'a str, edges: I) -> Vec<Cluster>
 where
     I: IntoIterator<Item = (u32, u32, Relation)>,
 {
-    let mut sets = UnionFind::new(documents);
-    let mut touched = Vec::new();
-    for (a, b, relation) in edges {
-        if relation.is_equivalence() && sets.union(a, b) {
-            touched.push(a);
-            touched.push(b);
-        }
+    let links: Vec<(u32, u32)> = edges
+        .into_iter()
+        .filter(|&(a, b, relation)| relation.is_equivalence() && a != b)
+        .map(|(a, b, _)| (a, b))
+        .collect();
+    let mut linked: Vec<u32> = links.iter().flat_map(|&(a, b)| [a, b]).collect();
+    linked.sort_unstable();
+    linked.dedup();
+    let node = |d: u32| linked.binary_search(&d).expect("an endpoint of a link") as u32;
+    let mut sets = UnionFind::new(linked.len());
+    for &(a, b) in &links {
+        sets.union(node(a), node(b));
     }
-    touched.sort_unstable();
-    touched.dedup();
-    let mut by_root: Vec<(u32, u32)> = touched.iter().map(|&d| (sets.find(d), d)).collect();
+    drop(links);
+    let mut by_root: Vec<(u32, u32)> =
+        (0..linked.len() as u32).map(|i| (sets.find(i), linked[i as usize])).collect();
     by_root.sort_unstable();
     let mut clusters: Vec<Cluster> = by_root
         .chunk_by(|x, y| x.0 == y.0)
@@ -127,7 +130,7 @@ mod tests {
         ids: &[String],
         edges: impl IntoIterator<Item = (u32, u32, Relation)>,
     ) -> Vec<Cluster> {
-        build_clusters(ids.len(), |d| ids[d as usize].as_str(), edges)
+        build_clusters(|d| ids[d as usize].as_str(), edges)
     }
 
     #[test]

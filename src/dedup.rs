@@ -156,7 +156,7 @@ impl DedupPlan {
             neighbours.entry(e.b).or_default().push(e.a);
         }
         for (c, cluster) in outcome.clusters.iter().enumerate() {
-            let kept = choose(outcome, cluster, options.keep);
+            let kept = choose(outcome, cluster, options.keep)?;
             for (doc, parent) in paths_to(&neighbours, kept) {
                 keep[doc as usize] = false;
                 copies += 1;
@@ -327,16 +327,31 @@ struct RemovedRecord<'a> {
 }
 
 /// The member of `cluster` to keep under `rule`.
-fn choose(outcome: &ScanOutcome, cluster: &crate::cluster::Cluster, rule: KeepRule) -> u32 {
-    let members = cluster.members.iter().copied();
+fn choose(
+    outcome: &ScanOutcome,
+    cluster: &crate::cluster::Cluster,
+    rule: KeepRule,
+) -> crate::Result<u32> {
     let docs = &outcome.docs;
-    match rule {
+    let members = &cluster.members;
+    let chosen = match rule {
         KeepRule::Original => Some(cluster.original.original),
-        KeepRule::First => members.min(),
-        KeepRule::Earliest => members.min_by_key(|&m| (docs.date(m).is_none(), docs.date(m), m)),
-        KeepRule::Longest => members.min_by_key(|&m| (std::cmp::Reverse(docs.bytes(m)), m)),
-    }
-    .unwrap_or(cluster.members[0])
+        KeepRule::First => members.iter().copied().min(),
+        KeepRule::Earliest => {
+            let dated = members.iter().map(|&m| Ok((docs.date(m)?, m)));
+            let dated = dated.collect::<crate::Result<Vec<_>>>()?;
+            dated.into_iter().min_by_key(|&(date, m)| (date.is_none(), date, m)).map(|(_, m)| m)
+        }
+        KeepRule::Longest => {
+            let sized = members.iter().map(|&m| Ok((docs.bytes(m)?, m)));
+            let sized = sized.collect::<crate::Result<Vec<_>>>()?;
+            sized
+                .into_iter()
+                .min_by_key(|&(bytes, m)| (std::cmp::Reverse(bytes), m))
+                .map(|(_, m)| m)
+        }
+    };
+    Ok(chosen.unwrap_or(members[0]))
 }
 
 /// Every document linked to `root` (its cluster), with its neighbour one

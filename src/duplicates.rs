@@ -19,23 +19,21 @@ pub struct DuplicateGroups {
     /// Groups of two or more, each in input order; the first is the
     /// representative.
     pub groups: Vec<Vec<u32>>,
-    /// One document per distinct non-empty content, in input order.
-    pub representatives: Vec<u32>,
+    /// Number of distinct non-empty contents (one representative each).
+    pub distinct: u64,
     /// For each document, its representative (itself for singletons and
     /// empty documents).
     pub representative_of: Vec<u32>,
-    group_of: Vec<Option<u32>>,
+    /// `(member, group)` for the members of groups, sorted: most documents
+    /// have no copy, so this is kept apart from the per-document table.
+    group_of: Vec<(u32, u32)>,
 }
 
 impl DuplicateGroups {
     /// Groups documents given the representative of each (itself for a
-    /// document seen first and for an empty one); `has_content` tells empty
-    /// documents apart, which are never representatives.
-    pub fn from_representatives(
-        representative_of: Vec<u32>,
-        has_content: impl Fn(u32) -> bool,
-    ) -> Self {
-        let n = representative_of.len();
+    /// document seen first and for an empty one) and the number of distinct
+    /// non-empty contents.
+    pub fn from_representatives(representative_of: Vec<u32>, distinct: u64) -> Self {
         let mut members: Vec<(u32, u32)> = representative_of
             .iter()
             .enumerate()
@@ -44,25 +42,22 @@ impl DuplicateGroups {
             .collect();
         members.sort_unstable();
         let mut groups = Vec::new();
-        let mut group_of = vec![None; n];
+        let mut group_of = Vec::new();
         for run in members.chunk_by(|x, y| x.0 == y.0) {
             let g = groups.len() as u32;
             let group: Vec<u32> =
                 std::iter::once(run[0].0).chain(run.iter().map(|&(_, d)| d)).collect();
-            for &d in &group {
-                group_of[d as usize] = Some(g);
-            }
+            group_of.extend(group.iter().map(|&d| (d, g)));
             groups.push(group);
         }
-        let representatives = (0..n as u32)
-            .filter(|&d| representative_of[d as usize] == d && has_content(d))
-            .collect();
-        DuplicateGroups { groups, representatives, representative_of, group_of }
+        group_of.sort_unstable();
+        DuplicateGroups { groups, distinct, representative_of, group_of }
     }
 
     /// The group of `doc`, if it has copies.
     pub fn group(&self, doc: u32) -> Option<&[u32]> {
-        self.group_of[doc as usize].map(|g| self.groups[g as usize].as_slice())
+        let at = self.group_of.binary_search_by_key(&doc, |&(d, _)| d).ok()?;
+        Some(self.groups[self.group_of[at].1 as usize].as_slice())
     }
 
     /// `duplicate` edges inside groups plus `verified` edges (between
@@ -71,16 +66,19 @@ impl DuplicateGroups {
     /// added to `not_expanded`.
     pub fn expand(
         &self,
-        verified: Vec<Edge>,
+        verified: &[Edge],
         content_len: impl Fn(u32) -> u32,
         not_expanded: &mut u64,
-    ) -> Vec<Edge> {
+    ) -> Vec<ExpandedEdge> {
         let mut edges = Vec::with_capacity(verified.len());
         for group in &self.groups {
             let n = group.len();
             let len = content_len(group[0]);
             let scores = PairScores { shared: len, len_a: len, len_b: len };
-            let dup = |a: u32, b: u32| Edge::new(a.min(b), a.max(b), Relation::Duplicate, scores);
+            let dup = |a: u32, b: u32| ExpandedEdge {
+                edge: Edge::new(a.min(b), a.max(b), Relation::Duplicate, scores),
+                from: None,
+            };
             if n * (n - 1) / 2 <= MAX_EXPANDED_PAIRS {
                 for (i, &a) in group.iter().enumerate() {
                     edges.extend(group[i + 1..].iter().map(|&b| dup(a, b)));
@@ -90,28 +88,42 @@ impl DuplicateGroups {
                 *not_expanded += (n * (n - 1) / 2 - (n - 1)) as u64;
             }
         }
-        for edge in verified {
+        for (index, edge) in verified.iter().enumerate() {
+            let index = index as u32;
             let left = self.group(edge.a).unwrap_or(std::slice::from_ref(&edge.a));
             let right = self.group(edge.b).unwrap_or(std::slice::from_ref(&edge.b));
-            if left.len() * right.len() == 1 {
-                edges.push(edge);
-                continue;
-            }
-            if left.len() * right.len() > MAX_EXPANDED_PAIRS {
-                *not_expanded += (left.len() * right.len() - 1) as u64;
-                edges.push(edge);
+            if left.len() * right.len() == 1 || left.len() * right.len() > MAX_EXPANDED_PAIRS {
+                if left.len() * right.len() > 1 {
+                    *not_expanded += (left.len() * right.len() - 1) as u64;
+                }
+                edges.push(ExpandedEdge { edge: *edge, from: Some((index, false)) });
                 continue;
             }
             for &a in left {
                 for &b in right {
                     // Symmetric relations put the earlier document first;
                     // `contained` keeps the contained document first.
-                    let member = Edge { a, b, evidence: None, ..edge.clone() };
+                    let member = Edge { a, b, ..*edge };
                     let keep = edge.relation == Relation::Contained || a < b;
-                    edges.push(if keep { member } else { member.swapped() });
+                    edges.push(if keep {
+                        ExpandedEdge { edge: member, from: Some((index, false)) }
+                    } else {
+                        ExpandedEdge { edge: member.swapped(), from: Some((index, true)) }
+                    });
                 }
             }
         }
         edges
     }
+}
+
+/// An edge after expansion to copies, with the verified pair it stands for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExpandedEdge {
+    /// The edge.
+    pub edge: Edge,
+    /// The index of the verified pair it was expanded from, and whether it
+    /// is seen from that pair's other side; `None` for a pair of identical
+    /// copies.
+    pub from: Option<(u32, bool)>,
 }

@@ -14,12 +14,12 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::features::ShingleSequence;
 
 /// A matched region: character ranges `[start, end)` in both documents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchedSpan {
     /// Range in document `a`.
     pub a: [usize; 2],
@@ -28,7 +28,7 @@ pub struct MatchedSpan {
 }
 
 /// The matched regions of a pair.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// Matched regions in the order of `a`.
     pub spans: Vec<MatchedSpan>,
@@ -37,8 +37,7 @@ pub struct Evidence {
     pub matched_share: f64,
     /// The beginning of the first matched passage, for people (whitespace
     /// collapsed, at most [`EXCERPT_CHARS`] characters). Not part of the
-    /// JSON output.
-    #[serde(skip)]
+    /// `--pairs` output.
     pub excerpt: String,
 }
 

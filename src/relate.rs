@@ -99,7 +99,10 @@ impl FromStr for Relation {
 /// A verified relation between two documents (indices into the scan's
 /// documents). For symmetric relations `a < b`; for `contained`, `a` is the
 /// document found inside `b`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+///
+/// The evidence that explains it (aligned spans, substitutions) is a
+/// [`PairEvidence`], kept apart: it is large, and read only for output.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Edge {
     /// First document.
     pub a: u32,
@@ -109,29 +112,27 @@ pub struct Edge {
     pub relation: Relation,
     /// Exact overlap of their content shingle sets.
     pub scores: PairScores,
-    /// Where they match (computed for `contained` pairs).
-    pub evidence: Option<Evidence>,
-    /// Why they are rewrites of one text (pairs found by the spun view).
-    pub rewrite: Option<RewriteEvidence>,
 }
 
 impl Edge {
-    /// A pair with only scores.
+    /// A pair with its scores.
     pub fn new(a: u32, b: u32, relation: Relation, scores: PairScores) -> Self {
-        Edge { a, b, relation, scores, evidence: None, rewrite: None }
+        Edge { a, b, relation, scores }
     }
 
     /// The same edge seen from the other side.
     pub fn swapped(&self) -> Self {
-        Edge {
-            a: self.b,
-            b: self.a,
-            relation: self.relation,
-            scores: self.scores.swapped(),
-            evidence: None,
-            rewrite: self.rewrite.as_ref().map(RewriteEvidence::swapped),
-        }
+        Edge { a: self.b, b: self.a, relation: self.relation, scores: self.scores.swapped() }
     }
+}
+
+/// Why two documents are related, beyond their scores.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PairEvidence {
+    /// Where they match (computed for `contained` pairs).
+    pub matched: Option<Evidence>,
+    /// Why they are rewrites of one text (pairs found by the spun view).
+    pub rewrite: Option<RewriteEvidence>,
 }
 
 /// Thresholds that turn scores into relations.

@@ -233,7 +233,7 @@ fn content_tokens(
 }
 
 /// Scores of the spun view for a pair.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SpinScores {
     /// Windows in the longest ordered chain of matches.
     pub aligned_windows: u32,
@@ -332,7 +332,7 @@ fn matching_segments(a: &[Vec<u64>], b: &[Vec<u64>], min_jaccard: f64) -> Vec<(u
 }
 
 /// One substitution seen between the two texts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Substitution {
     /// Words in `a`.
     pub from: String,
@@ -343,10 +343,9 @@ pub struct Substitution {
 }
 
 /// Why a pair is a rewrite, for people.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RewriteEvidence {
     /// The verifier's scores.
-    #[serde(flatten)]
     pub scores: SpinScores,
     /// Sentences of `a` aligned with a sentence of `b`, in order.
     pub aligned_sentences: u32,
@@ -358,7 +357,6 @@ pub struct RewriteEvidence {
     /// [`MAX_SUBSTITUTIONS`]).
     pub substitutions: Vec<Substitution>,
     /// All substitutions seen, and how many of them are spelling-level.
-    #[serde(skip)]
     pub substitution_counts: (u32, u32),
 }
 

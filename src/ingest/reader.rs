@@ -82,11 +82,13 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Ids seen so far, kept compactly (a 128-bit hash and where the id was
-/// first seen), so that memory stays small per document.
+/// Ids seen so far, kept compactly so that memory stays small per document:
+/// 96 bits of an id's 128-bit hash (a false match is about as likely as a
+/// hardware error), and where it was first seen, in 24 bytes.
 #[derive(Default)]
 struct SeenIds {
-    first: HashMap<u128, (u32, u64)>,
+    /// Low 64 bits of the hash → (next 32 bits, source, line or record).
+    first: HashMap<u64, (u32, u32, u64)>,
     sources: Vec<Arc<str>>,
 }
 
@@ -95,8 +97,11 @@ impl SeenIds {
 
     /// Records `id` at `origin`; returns where it was first seen if it was.
     fn check(&mut self, id: &str, origin: &Origin) -> Option<Origin> {
-        let key = xxhash_rust::xxh3::xxh3_128(id.as_bytes());
-        if let Some(&(source, number)) = self.first.get(&key) {
+        let hash = xxhash_rust::xxh3::xxh3_128(id.as_bytes());
+        let (key, check) = (hash as u64, (hash >> 64) as u32);
+        if let Some(&(seen_check, source, number)) = self.first.get(&key)
+            && seen_check == check
+        {
             let (line, record) = match number {
                 u64::MAX => (None, None),
                 n if n & Self::RECORD != 0 => (None, Some(n & !Self::RECORD)),
@@ -116,7 +121,10 @@ impl SeenIds {
             (None, Some(record)) => record | Self::RECORD,
             (None, None) => u64::MAX,
         };
-        self.first.insert(key, ((self.sources.len() - 1) as u32, number));
+        // Two ids that share the 64-bit key but not the check bits: the
+        // later one keeps the slot (an earlier repeat of the first would
+        // then pass; with 2^-64 odds per pair, accepted).
+        self.first.insert(key, (check, (self.sources.len() - 1) as u32, number));
         None
     }
 }

@@ -33,7 +33,7 @@ use serde::Serialize;
 
 use crate::attribute::AttributionReason;
 use crate::evidence::MatchedSpan;
-use crate::relate::{Edge, Relation};
+use crate::relate::{Edge, PairEvidence, Relation};
 use crate::scan::ScanOutcome;
 use crate::spin::{RewriteEvidence, Substitution};
 
@@ -136,34 +136,52 @@ fn round4(x: f64) -> f64 {
 /// Builds output records from an outcome.
 pub struct Report<'a> {
     outcome: &'a ScanOutcome,
-    cluster_of: Vec<Option<u32>>,
-    /// For each document, the documents that contain it.
-    containers: Vec<Vec<u32>>,
+    /// `(document, cluster)` for every clustered document, sorted.
+    cluster_of: Vec<(u32, u32)>,
+    /// `(contained, container)` of every `contained` pair, sorted.
+    containers: Vec<(u32, u32)>,
+}
+
+fn to_io(e: crate::Error) -> io::Error {
+    io::Error::other(e)
 }
 
 impl<'a> Report<'a> {
     /// Prepares records for `outcome`.
     pub fn new(outcome: &'a ScanOutcome) -> Self {
-        let mut cluster_of = vec![None; outcome.docs.len()];
-        for (c, cluster) in outcome.clusters.iter().enumerate() {
-            for &m in &cluster.members {
-                cluster_of[m as usize] = Some(c as u32);
-            }
-        }
-        let mut containers = vec![Vec::new(); outcome.docs.len()];
-        for e in outcome.edges.iter().filter(|e| e.relation == Relation::Contained) {
-            containers[e.a as usize].push(e.b);
-        }
+        let mut cluster_of: Vec<(u32, u32)> = outcome
+            .clusters
+            .iter()
+            .enumerate()
+            .flat_map(|(c, cluster)| cluster.members.iter().map(move |&m| (m, c as u32)))
+            .collect();
+        cluster_of.sort_unstable();
+        let mut containers: Vec<(u32, u32)> = outcome
+            .edges
+            .iter()
+            .filter(|e| e.relation == Relation::Contained)
+            .map(|e| (e.a, e.b))
+            .collect();
+        containers.sort_unstable();
         Report { outcome, cluster_of, containers }
     }
 
-    /// The record of one edge.
-    pub fn pair(&self, edge: &'a Edge) -> PairRecord<'a> {
+    /// The cluster of document `doc`, if it is in one.
+    fn cluster_of(&self, doc: u32) -> Option<u32> {
+        let at = self.cluster_of.binary_search_by_key(&doc, |&(d, _)| d).ok()?;
+        Some(self.cluster_of[at].1)
+    }
+
+    /// The record of one edge, given its evidence.
+    pub fn pair<'b>(&self, edge: &Edge, evidence: &'b PairEvidence) -> PairRecord<'b>
+    where
+        'a: 'b,
+    {
         let s = &edge.scores;
         let cluster = edge
             .relation
             .is_equivalence()
-            .then(|| self.cluster_of[edge.a as usize])
+            .then(|| self.cluster_of(edge.a))
             .flatten()
             .map(|c| self.outcome.clusters[c as usize].id.as_str());
         PairRecord {
@@ -177,15 +195,23 @@ impl<'a> Report<'a> {
             shingles_a: s.len_a,
             shingles_b: s.len_b,
             cluster,
-            matched_share: edge.evidence.as_ref().map(|ev| round4(ev.matched_share)),
-            spans: edge.evidence.as_ref().map(|ev| ev.spans.as_slice()),
-            rewrite: edge.rewrite.as_ref().map(RewriteRecord::new),
+            matched_share: evidence.matched.as_ref().map(|ev| round4(ev.matched_share)),
+            spans: evidence.matched.as_ref().map(|ev| ev.spans.as_slice()),
+            rewrite: evidence.rewrite.as_ref().map(RewriteRecord::new),
         }
     }
 
-    /// All pair records, in edge order.
-    pub fn pairs(&self) -> impl Iterator<Item = PairRecord<'a>> + '_ {
-        self.outcome.edges.iter().map(|e| self.pair(e))
+    /// Calls `f` with every pair record, in edge order; the evidence of each
+    /// pair is read back from the scan's scratch storage one at a time.
+    pub fn for_each_pair(
+        &self,
+        mut f: impl FnMut(&PairRecord<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        for (i, edge) in self.outcome.edges.iter().enumerate() {
+            let evidence = self.outcome.evidence(i).map_err(to_io)?;
+            f(&self.pair(edge, &evidence))?;
+        }
+        Ok(())
     }
 
     /// All cluster records, largest first.
@@ -205,7 +231,10 @@ impl<'a> Report<'a> {
     pub fn carried_by(&self, members: &[u32]) -> Vec<u32> {
         let mut out: Vec<u32> = members
             .iter()
-            .flat_map(|&m| self.containers[m as usize].iter().copied())
+            .flat_map(|&m| {
+                let start = self.containers.partition_point(|&(a, _)| a < m);
+                self.containers[start..].iter().take_while(move |&&(a, _)| a == m).map(|&(_, b)| b)
+            })
             .filter(|d| !members.contains(d))
             .collect();
         out.sort_unstable();
@@ -215,10 +244,10 @@ impl<'a> Report<'a> {
 
     /// Writes the pairs as JSONL.
     pub fn write_pairs_jsonl(&self, mut w: impl Write) -> io::Result<()> {
-        for record in self.pairs() {
-            serde_json::to_writer(&mut w, &record)?;
-            w.write_all(b"\n")?;
-        }
+        self.for_each_pair(|record| {
+            serde_json::to_writer(&mut w, record)?;
+            w.write_all(b"\n")
+        })?;
         w.flush()
     }
 
@@ -242,7 +271,7 @@ impl<'a> Report<'a> {
             "aligned_share",
             "substitutions",
         ])?;
-        for r in self.pairs() {
+        self.for_each_pair(|r| {
             csv.write_record([
                 r.a,
                 r.b,
@@ -270,7 +299,8 @@ impl<'a> Report<'a> {
                     parts.join("|")
                 }),
             ])?;
-        }
+            Ok(())
+        })?;
         csv.flush()
     }
 

@@ -204,8 +204,8 @@ impl Report<'_> {
 
     fn write_contained(&self, w: &mut impl Write, max: usize) -> io::Result<()> {
         let o = self.outcome;
-        let contained: Vec<&Edge> =
-            o.edges.iter().filter(|e| e.relation == Relation::Contained).collect();
+        let contained: Vec<(usize, &Edge)> =
+            o.edges.iter().enumerate().filter(|(_, e)| e.relation == Relation::Contained).collect();
         if contained.is_empty() {
             return Ok(());
         }
@@ -215,9 +215,10 @@ impl Report<'_> {
             "\ncontained: {} pairs (a document found inside a larger one)",
             contained.len()
         )?;
-        for e in &contained[..shown] {
+        for &(i, e) in &contained[..shown] {
+            let evidence = o.evidence(i).map_err(io::Error::other)?;
             let (share, excerpt) =
-                e.evidence.as_ref().map_or((e.scores.containment_a_in_b(), ""), |ev| {
+                evidence.matched.as_ref().map_or((e.scores.containment_a_in_b(), ""), |ev| {
                     (ev.matched_share, ev.excerpt.as_str())
                 });
             writeln!(w, "  {}", terminal_safe(o.id(e.a)))?;
@@ -241,15 +242,17 @@ impl Report<'_> {
 
     fn write_spun(&self, w: &mut impl Write, max: usize) -> io::Result<()> {
         let o = self.outcome;
-        let spun: Vec<&Edge> = o.edges.iter().filter(|e| e.relation == Relation::Spun).collect();
+        let spun: Vec<(usize, &Edge)> =
+            o.edges.iter().enumerate().filter(|(_, e)| e.relation == Relation::Spun).collect();
         if spun.is_empty() {
             return Ok(());
         }
         let shown = limit(max, spun.len());
         writeln!(w, "\nspun: {} pairs (synonym-rewritten copies)", spun.len())?;
-        for e in &spun[..shown] {
+        for &(i, e) in &spun[..shown] {
             writeln!(w, "  {}", terminal_safe(o.id(e.a)))?;
-            let Some(r) = &e.rewrite else {
+            let evidence = o.evidence(i).map_err(io::Error::other)?;
+            let Some(r) = &evidence.rewrite else {
                 writeln!(w, "    ~ {}", terminal_safe(o.id(e.b)))?;
                 continue;
             };

@@ -147,12 +147,17 @@ impl Scanner {
         for f in found {
             buf.clear();
             encode_sets(&f.content, &f.boilerplate, &mut buf);
-            corpus.sets[f.doc as usize] = corpus.set_store.append(&buf)?;
+            let sets = corpus.set_store.append(&buf)?;
             corpus.content_len[f.doc as usize] = f.content.len() as u32;
             let count = f.boilerplate.len() as u32;
             let members = corpus.groups.group(f.doc).map_or_else(|| vec![f.doc], <[u32]>::to_vec);
             for m in members {
-                corpus.docs.counts_mut(m).boilerplate = count;
+                let mut record = corpus.docs.record(m)?;
+                record.counts.boilerplate = count;
+                if m == f.doc {
+                    record.sets = sets;
+                }
+                corpus.docs.set_record(m, &record)?;
             }
             for fp in f.removed_fingerprints {
                 passages.push(passages.partition_of_hash(fp), fp, f.doc | REMOVED)?;

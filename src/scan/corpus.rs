@@ -1,6 +1,6 @@
 //! The documents of one scan between its stages: the [`DocTable`], the
 //! groups of identical copies, and each distinct document's shingle sets in
-//! a [`BlobStore`].
+//! a [`BlobStore`] (located by the document's record).
 //!
 //! A distinct document's stored sets are its *content* shingles and, apart,
 //! its *boilerplate* shingles (see [`crate::boilerplate`]); their union is
@@ -10,7 +10,7 @@
 use crate::duplicates::DuplicateGroups;
 use crate::features::{Featurizer, ShingleSequence};
 use crate::shingle::ShingleSet;
-use crate::spill::{BlobRef, BlobStore, bytes_to_u64s, u64s_to_bytes};
+use crate::spill::{BlobStore, bytes_to_u64s, u64s_to_bytes};
 use crate::{Error, Result};
 
 use super::docs::DocTable;
@@ -71,10 +71,8 @@ fn decode_sets(bytes: &[u8]) -> Option<DocSets> {
 pub(super) struct Corpus {
     pub docs: DocTable,
     pub groups: DuplicateGroups,
-    /// Where each distinct document's sets are (default for copies and
-    /// empty documents).
-    pub sets: Vec<BlobRef>,
-    /// Number of content shingles of each distinct document.
+    /// Number of content shingles of each distinct document (0 for copies;
+    /// the candidate stages weigh documents by it without reading records).
     pub content_len: Vec<u32>,
     pub set_store: BlobStore,
 }
@@ -96,7 +94,7 @@ impl Corpus {
 
     /// The sets of `doc` (those of its representative).
     pub fn load_sets(&self, doc: u32) -> Result<DocSets> {
-        let at = self.sets[self.rep(doc) as usize];
+        let at = self.docs.record(self.rep(doc))?.sets;
         if at.is_empty() {
             return Ok(DocSets::default());
         }

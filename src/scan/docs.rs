@@ -1,10 +1,11 @@
 //! [`DocTable`]: what a scan knows about every document, and its stored text.
 //!
-//! Memory per document is kept small and fixed: the id, a few counts, the
-//! parsed date and where the rest is stored. The URL, the date as written,
-//! the raw record and the text live in a [`BlobStore`] (in memory or in a
-//! scratch file) and are read back when a caller needs them: output of kept
-//! records, evidence, the rewrite verifier.
+//! Memory per document is its id and 4 bytes. The rest is in scratch
+//! storage (a [`BlobStore`], in memory or in a scratch file), read back by
+//! position when a caller needs it: a fixed-size record (counts,
+//! parsed date, where the text and the shingle sets are), and the stored
+//! document (URL, date as written, raw record, text) for output of kept
+//! records, evidence and the rewrite verifier.
 
 use std::sync::Arc;
 
@@ -101,71 +102,150 @@ pub(crate) struct DocCounts {
     pub boilerplate: u32,
 }
 
+/// What the scan knows of one document besides its id, as a fixed-size
+/// record in scratch storage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DocRecord {
+    /// Where its [`StoredDoc`] is.
+    pub stored: BlobRef,
+    pub counts: DocCounts,
+    /// Parsed date in seconds since the epoch; `i64::MIN` for none.
+    pub date: i64,
+    /// Where its shingle sets are in the scan's set store (empty for copies
+    /// and empty documents, which are never compared themselves).
+    pub sets: BlobRef,
+}
+
+impl DocRecord {
+    const BYTES: usize = 12 + 20 + 8 + 12;
+
+    fn encode(&self) -> [u8; Self::BYTES] {
+        let mut out = [0u8; Self::BYTES];
+        let fields: [&[u8]; 9] = [
+            &self.stored.offset().to_le_bytes(),
+            &(self.stored.len() as u32).to_le_bytes(),
+            &self.counts.bytes.to_le_bytes(),
+            &self.counts.tokens.to_le_bytes(),
+            &self.counts.shingles.to_le_bytes(),
+            &self.counts.boilerplate.to_le_bytes(),
+            &self.date.to_le_bytes(),
+            &self.sets.offset().to_le_bytes(),
+            &(self.sets.len() as u32).to_le_bytes(),
+        ];
+        let mut at = 0;
+        for field in fields {
+            out[at..at + field.len()].copy_from_slice(field);
+            at += field.len();
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<DocRecord> {
+        let mut rest = bytes;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let (field, tail) = rest.split_at_checked(n)?;
+            rest = tail;
+            Some(field)
+        };
+        let u64_ = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+        let u32_ = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes"));
+        let stored = BlobRef::new(u64_(take(8)?), u32_(take(4)?));
+        let counts = DocCounts {
+            bytes: u64_(take(8)?),
+            tokens: u32_(take(4)?),
+            shingles: u32_(take(4)?),
+            boilerplate: u32_(take(4)?),
+        };
+        let date = i64::from_le_bytes(take(8)?.try_into().ok()?);
+        let sets = BlobRef::new(u64_(take(8)?), u32_(take(4)?));
+        Some(DocRecord { stored, counts, date, sets })
+    }
+
+    fn at(doc: u32) -> BlobRef {
+        BlobRef::new(u64::from(doc) * Self::BYTES as u64, Self::BYTES as u32)
+    }
+}
+
+/// Documents per block of the id index (see [`DocTable`]).
+const ID_BLOCK: usize = 1024;
+
+fn scratch_error(e: std::io::Error) -> Error {
+    Error::io("<scan scratch store>", e)
+}
+
 /// The documents of a scan, in input order.
+///
+/// Memory per document is its id and 4 bytes locating it; everything else
+/// (counts, date, where its text and sets are) is a fixed-size
+/// record in a scratch store, read back by position.
 #[derive(Clone, Debug)]
 pub struct DocTable {
     ids: String,
-    id_ends: Vec<u64>,
-    counts: Vec<DocCounts>,
-    /// Parsed dates in seconds since the epoch; `i64::MIN` for none.
-    dates: Vec<i64>,
-    /// Where each record ends in the store: records are stored back to back,
-    /// in input order, so each starts where the one before ends.
-    record_ends: Vec<u64>,
+    /// Where each block of [`ID_BLOCK`] ids starts in `ids`.
+    id_blocks: Vec<u64>,
+    /// Where each id ends, relative to the start of its block.
+    id_ends: Vec<u32>,
+    records: Arc<BlobStore>,
     store: Arc<BlobStore>,
 }
 
 impl Default for DocTable {
     fn default() -> Self {
-        DocTable::new(Arc::new(BlobStore::in_memory()))
+        DocTable::new(BlobStore::in_memory())
     }
 }
 
 impl DocTable {
-    pub(crate) fn new(store: Arc<BlobStore>) -> Self {
+    /// An empty table whose records go to `records`.
+    pub(crate) fn new(records: BlobStore) -> Self {
         DocTable {
             ids: String::new(),
+            id_blocks: Vec::new(),
             id_ends: Vec::new(),
-            counts: Vec::new(),
-            dates: Vec::new(),
-            record_ends: Vec::new(),
-            store,
+            records: Arc::new(records),
+            store: Arc::new(BlobStore::in_memory()),
         }
     }
 
-    /// Adds a document whose record was just appended to the store (right
-    /// after the previous document's).
-    pub(crate) fn push(
-        &mut self,
-        id: &str,
-        counts: DocCounts,
-        date: Option<Timestamp>,
-        record: BlobRef,
-    ) {
-        debug_assert_eq!(record.offset(), self.record_ends.last().copied().unwrap_or(0));
+    /// Adds a document (records are written in input order).
+    pub(crate) fn push(&mut self, id: &str, record: &DocRecord) -> Result<()> {
+        if self.id_ends.len().is_multiple_of(ID_BLOCK) {
+            self.id_blocks.push(self.ids.len() as u64);
+        }
+        let block_start = *self.id_blocks.last().expect("pushed above");
         self.ids.push_str(id);
-        self.id_ends.push(self.ids.len() as u64);
-        self.counts.push(counts);
-        self.dates.push(date.map_or(i64::MIN, |t| t.as_second()));
-        self.record_ends.push(record.offset() + record.len() as u64);
+        let end = u32::try_from(self.ids.len() as u64 - block_start).map_err(|_| {
+            Error::Config(format!("{ID_BLOCK} document ids longer than 4 GiB in all"))
+        })?;
+        self.id_ends.push(end);
+        Arc::get_mut(&mut self.records)
+            .ok_or_else(|| Error::Config("the document table is shared".into()))?
+            .append(&record.encode())?;
+        Ok(())
     }
 
-    fn record(&self, doc: u32) -> BlobRef {
-        let end = self.record_ends[doc as usize];
-        let start = if doc == 0 { 0 } else { self.record_ends[doc as usize - 1] };
-        BlobRef::new(start, (end - start) as u32)
-    }
-
-    pub(crate) fn set_store(&mut self, store: Arc<BlobStore>) {
+    /// Ends the first pass: the texts are in `store`, and records can be
+    /// read.
+    pub(crate) fn seal(&mut self, store: Arc<BlobStore>) -> Result<()> {
         self.store = store;
+        Arc::get_mut(&mut self.records)
+            .ok_or_else(|| Error::Config("the document table is shared".into()))?
+            .seal()
     }
 
-    pub(crate) fn counts_mut(&mut self, doc: u32) -> &mut DocCounts {
-        &mut self.counts[doc as usize]
+    /// The record of document `doc`.
+    pub(crate) fn record(&self, doc: u32) -> Result<DocRecord> {
+        let bytes = self.records.read(DocRecord::at(doc)).map_err(scratch_error)?;
+        DocRecord::decode(&bytes)
+            .ok_or_else(|| scratch_error(std::io::Error::other("document record is corrupt")))
     }
 
-    pub(crate) fn counts(&self, doc: u32) -> DocCounts {
-        self.counts[doc as usize]
+    /// Replaces the record of document `doc` (after [`DocTable::seal`]).
+    pub(crate) fn set_record(&mut self, doc: u32, record: &DocRecord) -> Result<()> {
+        Arc::get_mut(&mut self.records)
+            .ok_or_else(|| Error::Config("the document table is shared".into()))?
+            .overwrite(DocRecord::at(doc), &record.encode())
+            .map_err(scratch_error)
     }
 
     /// Number of documents.
@@ -180,8 +260,11 @@ impl DocTable {
 
     /// The id of document `doc`.
     pub fn id(&self, doc: u32) -> &str {
-        let end = self.id_ends[doc as usize] as usize;
-        let start = if doc == 0 { 0 } else { self.id_ends[doc as usize - 1] as usize };
+        let d = doc as usize;
+        let block = self.id_blocks[d / ID_BLOCK] as usize;
+        let end = block + self.id_ends[d] as usize;
+        let start =
+            if d.is_multiple_of(ID_BLOCK) { block } else { block + self.id_ends[d - 1] as usize };
         &self.ids[start..end]
     }
 
@@ -191,24 +274,23 @@ impl DocTable {
     }
 
     /// Size of document `doc`'s text in bytes.
-    pub fn bytes(&self, doc: u32) -> u64 {
-        self.counts[doc as usize].bytes
+    pub fn bytes(&self, doc: u32) -> Result<u64> {
+        Ok(self.record(doc)?.counts.bytes)
     }
 
     /// The date of document `doc`, if it had one that could be parsed
     /// (to the second).
-    pub fn date(&self, doc: u32) -> Option<Timestamp> {
-        let seconds = self.dates[doc as usize];
-        if seconds == i64::MIN { None } else { Timestamp::from_second(seconds).ok() }
+    pub fn date(&self, doc: u32) -> Result<Option<Timestamp>> {
+        let seconds = self.record(doc)?.date;
+        Ok(if seconds == i64::MIN { None } else { Timestamp::from_second(seconds).ok() })
     }
 
     /// Reads document `doc` back from the store.
     pub fn stored(&self, doc: u32) -> Result<StoredDoc> {
-        let bytes =
-            self.store.read(self.record(doc)).map_err(|e| Error::io("<scan scratch store>", e))?;
-        StoredDoc::decode(&bytes).ok_or_else(|| {
-            Error::io("<scan scratch store>", std::io::Error::other("stored document is corrupt"))
-        })
+        let at = self.record(doc)?.stored;
+        let bytes = self.store.read(at).map_err(scratch_error)?;
+        StoredDoc::decode(&bytes)
+            .ok_or_else(|| scratch_error(std::io::Error::other("stored document is corrupt")))
     }
 
     /// The text of document `doc`.
@@ -219,7 +301,7 @@ impl DocTable {
     /// Everything known about document `doc`.
     pub fn info(&self, doc: u32) -> Result<DocInfo> {
         let stored = self.stored(doc)?;
-        let c = self.counts[doc as usize];
+        let c = self.record(doc)?.counts;
         Ok(DocInfo {
             id: self.id(doc).to_owned(),
             date: stored.date,
@@ -246,36 +328,29 @@ impl DocTable {
 #[derive(Clone, Debug, Default)]
 pub struct ContentSets {
     store: Arc<BlobStore>,
-    sets: Arc<Vec<BlobRef>>,
+    docs: DocTable,
     representative_of: Arc<Vec<u32>>,
 }
 
 impl ContentSets {
-    pub(crate) fn new(store: BlobStore, sets: Vec<BlobRef>, representative_of: Vec<u32>) -> Self {
-        ContentSets {
-            store: Arc::new(store),
-            sets: Arc::new(sets),
-            representative_of: Arc::new(representative_of),
-        }
+    pub(crate) fn new(store: BlobStore, docs: DocTable, representative_of: Vec<u32>) -> Self {
+        ContentSets { store: Arc::new(store), docs, representative_of: Arc::new(representative_of) }
     }
 
     /// The content shingles of document `doc` (empty for an empty document).
     pub fn content(&self, doc: u32) -> Result<crate::shingle::ShingleSet> {
-        let rep = self.representative_of[doc as usize] as usize;
-        let at = self.sets[rep];
+        let rep = self.representative_of[doc as usize];
+        let at = self.docs.record(rep)?.sets;
         if at.is_empty() {
             return Ok(Default::default());
         }
-        let bytes = self.store.read(at).map_err(|e| Error::io("<scan scratch store>", e))?;
+        let bytes = self.store.read(at).map_err(scratch_error)?;
         let n = bytes.get(..4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize);
         match n.and_then(|n| bytes[4..].get(..n * 8)) {
             Some(content) => {
                 Ok(crate::shingle::ShingleSet::from_hashes(crate::spill::bytes_to_u64s(content)))
             }
-            None => Err(Error::io(
-                "<scan scratch store>",
-                std::io::Error::other("stored shingle set is corrupt"),
-            )),
+            None => Err(scratch_error(std::io::Error::other("stored shingle set is corrupt"))),
         }
     }
 }
@@ -295,19 +370,44 @@ mod tests {
         let b = store.append(&buf).unwrap();
         let c = store.append(&buf).unwrap();
         store.seal().unwrap();
-        let mut table = DocTable::new(Arc::new(store));
-        table.push("a", DocCounts::default(), None, a);
-        table.push("bb", DocCounts::default(), "2024-01-02T00:00:00Z".parse().ok(), b);
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = DocTable::new(BlobStore::in_dir(dir.path()).unwrap());
+        let date = "2024-01-02T00:00:00Z".parse::<Timestamp>().unwrap().as_second();
+        let record = |stored, date| DocRecord { stored, date, ..DocRecord::default() };
+        table.push("a", &record(a, i64::MIN)).unwrap();
+        table.push("bb", &record(b, date)).unwrap();
+        // Enough ids to fill more than one block of the id index.
+        for i in 0..2 * ID_BLOCK {
+            table.push(&format!("id-{i}"), &record(c, i64::MIN)).unwrap();
+        }
+        table.seal(Arc::new(store)).unwrap();
         assert_eq!((table.id(0), table.id(1)), ("a", "bb"));
+        assert_eq!(table.id(ID_BLOCK as u32 + 2), format!("id-{ID_BLOCK}"));
+        assert_eq!(table.ids().last(), Some(format!("id-{}", 2 * ID_BLOCK - 1).as_str()));
         let sa = table.stored(0).unwrap();
         assert_eq!(sa.url.as_deref(), Some("http://x"));
         assert_eq!(sa.raw.as_deref(), Some(&b"{\"raw\":1}"[..]));
         assert_eq!(sa.text, "the text");
         let sb = table.stored(1).unwrap();
         assert_eq!((sb.date.as_deref(), sb.text.as_str()), (Some("2024-01-02"), ""));
-        assert_eq!(table.date(1).unwrap().as_second(), 1_704_153_600);
+        assert_eq!(table.date(1).unwrap().unwrap().as_second(), 1_704_153_600);
+        assert_eq!(table.date(0).unwrap(), None);
+        // Records can be updated in place after the first pass.
+        let mut updated = table.record(1).unwrap();
+        updated.counts.boilerplate = 7;
+        table.set_record(1, &updated).unwrap();
+        assert_eq!(table.record(1).unwrap(), updated);
+        assert_eq!(table.record(0).unwrap().date, i64::MIN);
         assert!(table.first_repeated_id().is_none());
-        table.push("a", DocCounts::default(), None, c);
+    }
+
+    #[test]
+    fn a_repeated_id_is_found() {
+        let mut table = DocTable::default();
+        for id in ["a", "b", "a"] {
+            table.push(id, &DocRecord::default()).unwrap();
+        }
+        table.seal(Arc::new(BlobStore::in_memory())).unwrap();
         assert_eq!(table.first_repeated_id(), Some("a"));
     }
 }

@@ -11,16 +11,19 @@
 //!                          distinct candidate pairs
 //! pass 4  verify_pass      exact scores on the stored sets, rewrite
 //!                          verifier, relations
-//!         then             expansion to copies, evidence (aligned spans),
-//!                          clusters, attribution
+//!         then             expansion to copies, evidence (aligned spans,
+//!                          substitutions) to scratch storage, clusters,
+//!                          attribution
 //! ```
 //!
-//! Memory: each document costs a fixed record in memory (its id, counts,
-//! date and where its data is stored: see [`DocTable`]); everything that
-//! grows with the text (texts, shingle sets, grouping entries) goes to
-//! scratch storage chosen by [`Resources`] and is processed one bounded
-//! batch at a time. Only the candidate pairs and the related pairs are
-//! held whole.
+//! Memory: each document costs its id and 12 bytes in memory (where its
+//! id ends, its representative, its content size: see [`DocTable`]), and
+//! while it is read, about 40 bytes of hash tables that spot repeated ids
+//! and identical texts. Everything else (records, texts, shingle sets,
+//! grouping entries, the evidence of related pairs) goes to scratch storage
+//! chosen by [`Resources`] and is processed one bounded batch at a time.
+//! The candidate pairs (8 bytes each) and the related pairs (24 bytes
+//! each, without their evidence) are held whole.
 //!
 //! The outcome does not depend on the number of threads or on where
 //! scratch data is kept: every parallel step either writes to its own slot
@@ -30,6 +33,7 @@ mod boilerplate_pass;
 mod candidate_pass;
 mod corpus;
 mod docs;
+mod evidence_pass;
 mod outcome;
 mod sketch_pass;
 mod verify_pass;
@@ -50,11 +54,12 @@ use crate::progress::{Progress, Silent};
 use crate::relate::RelateConfig;
 use crate::shingle::ShingleHasher;
 use crate::sketch::{DEFAULT_NUM_HASHES, DEFAULT_SEED, MinHasher};
-use crate::spill::Resources;
+use crate::spill::{BlobStore, Resources};
 use crate::spin::{CHAR_BANDS, CHAR_ROWS, SPIN_BANDS, SPIN_ROWS, SpinConfig};
 use crate::{Error, Result};
 
 pub use docs::{ContentSets, DocInfo, DocTable, StoredDoc};
+pub use evidence_pass::EvidenceStore;
 pub use outcome::{ScanOutcome, ScanStats, StageTimings};
 
 /// Default shingle size in words (see `ARCHITECTURE.md` for the measurement).
@@ -209,10 +214,10 @@ impl Scanner {
         let mut stats = ScanStats {
             documents: n as u64,
             input_bytes: counts.input_bytes,
-            bytes: (0..n as u32).map(|d| corpus.docs.bytes(d)).sum(),
+            bytes: counts.text_bytes,
             empty_documents: counts.empty_documents,
             duplicate_groups: corpus.groups.groups.len() as u64,
-            representatives: corpus.groups.representatives.len() as u64,
+            representatives: corpus.groups.distinct,
             ..ScanStats::default()
         };
         stats.timings.featurize = started.elapsed();
@@ -241,31 +246,54 @@ impl Scanner {
         stats.timings.candidates = started.elapsed();
 
         let started = Instant::now();
-        let verified = self.verify_pairs(&corpus, &pairs, progress, &mut stats)?;
+        let mut rewrites = BlobStore::new(&resources.spill)?;
+        let (verified, rewrite_at) =
+            self.verify_pairs(&corpus, &pairs, &mut rewrites, progress, &mut stats)?;
         drop(pairs);
         stats.verified_pairs = verified.len() as u64;
         stats.timings.verify = started.elapsed();
 
         let started = Instant::now();
-        let mut edges = corpus.groups.expand(
-            verified,
+        let mut expanded = corpus.groups.expand(
+            &verified,
             |d| corpus.content_len(d),
             &mut stats.pairs_not_expanded,
         );
-        rayon::slice::ParallelSliceMut::par_sort_unstable_by_key(&mut edges[..], |e| (e.a, e.b));
-        self.add_evidence(&corpus, &mut edges, progress)?;
+        drop(verified);
+        rayon::slice::ParallelSliceMut::par_sort_unstable_by_key(&mut expanded[..], |e| {
+            (e.edge.a, e.edge.b)
+        });
+        let (edges, evidence) = self.gather_evidence(
+            &corpus,
+            &expanded,
+            &rewrites,
+            &rewrite_at,
+            &resources.spill,
+            progress,
+        )?;
+        drop((expanded, rewrites, rewrite_at));
         let docs = &corpus.docs;
         let mut clusters =
-            build_clusters(n, |d| docs.id(d), edges.iter().map(|e| (e.a, e.b, e.relation)));
-        attribute_clusters(&mut clusters, n, |d| docs.date(d), &edges, &corpus.groups);
+            build_clusters(|d| docs.id(d), edges.iter().map(|e| (e.a, e.b, e.relation)));
+        // Dates of cluster members only: attribution never looks at others.
+        let mut dates = std::collections::HashMap::new();
+        for &m in clusters.iter().flat_map(|c| &c.members) {
+            dates.insert(m, docs.date(m)?);
+        }
+        attribute_clusters(
+            &mut clusters,
+            |d| dates.get(&d).copied().flatten(),
+            &edges,
+            &corpus.groups,
+        );
         stats.timings.cluster = started.elapsed();
 
         let content = ContentSets::new(
             corpus.set_store,
-            corpus.sets,
-            corpus.groups.representative_of.clone(),
+            corpus.docs.clone(),
+            std::mem::take(&mut corpus.groups.representative_of),
         );
-        Ok(ScanOutcome { docs: corpus.docs, content, edges, clusters, stats })
+        Ok(ScanOutcome { docs: corpus.docs, content, edges, evidence, clusters, stats })
     }
 
     /// Banding of the character signatures: 42 × 3 when the signature is

@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use crate::candidates::OversizedReport;
 use crate::cluster::Cluster;
-use crate::relate::{Edge, Relation};
+use crate::relate::{Edge, PairEvidence, Relation};
 
 use super::docs::{ContentSets, DocTable};
+use super::evidence_pass::EvidenceStore;
 
 /// Wall time spent in each stage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -86,6 +87,9 @@ pub struct ScanOutcome {
     pub content: ContentSets,
     /// Related pairs, sorted by `(a, b)`.
     pub edges: Vec<Edge>,
+    /// The evidence of each pair, by index in `edges` (see
+    /// [`ScanOutcome::evidence`]).
+    pub evidence: EvidenceStore,
     /// Clusters of copies, largest first.
     pub clusters: Vec<Cluster>,
     /// Counts and timings.
@@ -96,6 +100,11 @@ impl ScanOutcome {
     /// The id of document `index`.
     pub fn id(&self, index: u32) -> &str {
         self.docs.id(index)
+    }
+
+    /// The evidence of `edges[edge]`, read back from scratch storage.
+    pub fn evidence(&self, edge: usize) -> crate::Result<PairEvidence> {
+        self.evidence.get(edge)
     }
 
     /// Number of edges of each relation, in [`Relation::ALL`] order.

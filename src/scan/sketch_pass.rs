@@ -30,7 +30,7 @@ use crate::{Error, Result};
 
 use super::Scanner;
 use super::corpus::{Corpus, encode_sets};
-use super::docs::{DocCounts, DocTable, StoredDoc};
+use super::docs::{DocCounts, DocRecord, DocTable, StoredDoc};
 
 /// Documents sketched together.
 const BATCH_DOCS: usize = 2048;
@@ -64,6 +64,9 @@ pub(super) struct Spills {
 #[derive(Default)]
 pub(super) struct SketchCounts {
     pub input_bytes: u64,
+    pub text_bytes: u64,
+    /// Distinct non-empty contents.
+    pub distinct: u64,
     pub empty_documents: u64,
 }
 
@@ -196,11 +199,12 @@ struct CorpusBuilder {
     docs: DocTable,
     doc_store: BlobStore,
     set_store: BlobStore,
-    sets: Vec<BlobRef>,
     content_len: Vec<u32>,
     representative_of: Vec<u32>,
-    /// Content hash → first document with that content.
-    seen: HashMap<u128, u32>,
+    /// Content hash → first document with that content: the low 64 bits of
+    /// the hash as key, the next 32 as a check (16 bytes per distinct
+    /// document instead of 32 for the whole hash).
+    seen: HashMap<u64, (u32, u32)>,
     spills: Spills,
     counts: SketchCounts,
     buf: Vec<u8>,
@@ -210,10 +214,9 @@ impl CorpusBuilder {
     fn new(spill: &Spill) -> Result<Self> {
         let partitions = partitions_for(spill);
         Ok(CorpusBuilder {
-            docs: DocTable::default(),
+            docs: DocTable::new(BlobStore::new(spill)?),
             doc_store: BlobStore::new(spill)?,
             set_store: BlobStore::new(spill)?,
-            sets: Vec::new(),
             content_len: Vec::new(),
             representative_of: Vec::new(),
             seen: HashMap::new(),
@@ -241,32 +244,46 @@ impl CorpusBuilder {
             &s.text,
             &mut self.buf,
         );
-        let record = self.doc_store.append(&self.buf)?;
-        let counts = DocCounts {
-            bytes: s.text.len() as u64,
-            tokens: s.tokens,
-            shingles: s.shingles.len() as u32,
-            boilerplate: 0,
+        let stored = self.doc_store.append(&self.buf)?;
+        let mut record = DocRecord {
+            stored,
+            counts: DocCounts {
+                bytes: s.text.len() as u64,
+                tokens: s.tokens,
+                shingles: s.shingles.len() as u32,
+                boilerplate: 0,
+            },
+            date: s.date.as_deref().and_then(parse_date).map_or(i64::MIN, |t| t.as_second()),
+            sets: BlobRef::default(),
         };
-        self.docs.push(&s.id, counts, s.date.as_deref().and_then(parse_date), record);
         self.counts.input_bytes += s.input_bytes;
+        self.counts.text_bytes += record.counts.bytes;
 
         let representative = match s.content_hash {
             None => {
                 self.counts.empty_documents += 1;
                 doc
             }
-            Some(hash) => *self.seen.entry(hash).or_insert(doc),
+            Some(hash) => {
+                let (key, check) = (hash as u64, (hash >> 64) as u32);
+                match *self.seen.entry(key).or_insert((check, doc)) {
+                    (seen, first) if seen == check => first,
+                    // Same key, other content (odds 2^-64 a pair): a
+                    // distinct document, left out of the table.
+                    _ => doc,
+                }
+            }
         };
         self.representative_of.push(representative);
         if representative != doc || s.content_hash.is_none() {
-            self.sets.push(BlobRef::default());
             self.content_len.push(0);
-            return Ok(());
+            return self.docs.push(&s.id, &record);
         }
         self.buf.clear();
         encode_sets(s.shingles.as_slice(), &[], &mut self.buf);
-        self.sets.push(self.set_store.append(&self.buf)?);
+        record.sets = self.set_store.append(&self.buf)?;
+        self.counts.distinct += 1;
+        self.docs.push(&s.id, &record)?;
         self.content_len.push(s.shingles.len() as u32);
         let spills = &mut self.spills;
         for &h in s.shingles.as_slice() {
@@ -284,21 +301,15 @@ impl CorpusBuilder {
 
     fn finish(mut self) -> Result<(Corpus, Spills, SketchCounts)> {
         self.doc_store.seal()?;
-        self.docs.set_store(Arc::new(self.doc_store));
+        self.docs.seal(Arc::new(self.doc_store))?;
         if let Some(id) = self.docs.first_repeated_id() {
             return Err(Error::DuplicateId(id.to_owned()));
         }
         let docs = self.docs;
-        let groups = DuplicateGroups::from_representatives(self.representative_of, |d| {
-            docs.counts(d).tokens > 0
-        });
-        let corpus = Corpus {
-            docs,
-            groups,
-            sets: self.sets,
-            content_len: self.content_len,
-            set_store: self.set_store,
-        };
+        let groups =
+            DuplicateGroups::from_representatives(self.representative_of, self.counts.distinct);
+        let corpus =
+            Corpus { docs, groups, content_len: self.content_len, set_store: self.set_store };
         Ok((corpus, self.spills, self.counts))
     }
 }

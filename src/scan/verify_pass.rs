@@ -1,6 +1,6 @@
 //! Pass 4 of a scan: every candidate pair measured on the stored shingle
-//! sets, the rewrite verifier for pairs the shingle rules do not explain,
-//! and aligned spans for `contained` pairs.
+//! sets, and the rewrite verifier for pairs the shingle rules do not
+//! explain. Its evidence goes to scratch storage round by round.
 //!
 //! Pairs are sorted by their first document, so each slice of pairs with
 //! the same first document reads that document once; the second document
@@ -12,13 +12,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::Result;
-use crate::evidence::align;
 use crate::progress::{Progress, Stage};
 use crate::relate::{Edge, Relation};
-use crate::spin::{SpinProfile, rewrite_evidence};
+use crate::spill::{BlobRef, BlobStore};
+use crate::spin::{RewriteEvidence, SpinProfile, rewrite_evidence};
 use crate::verify::PairScores;
 
 use super::corpus::{Corpus, DocSets, DocText};
+use super::evidence_pass::store_rewrite;
 use super::{ScanStats, Scanner};
 
 /// Most pairs verified in one slice (bounds the imbalance a hub document
@@ -37,35 +38,57 @@ struct Counters {
     rewrite_checks: AtomicU64,
 }
 
+/// Slices verified between two writes of rewrite evidence to scratch
+/// storage (bounds the evidence held in memory).
+const SLICES_PER_ROUND: usize = 1024;
+
+/// A related pair as verification found it.
+pub(super) struct VerifiedPair {
+    pub edge: Edge,
+    /// The rewrite verifier's evidence, for pairs it decided.
+    pub rewrite: Option<RewriteEvidence>,
+}
+
 impl Scanner {
-    /// Verifies candidate pairs; returns the related ones.
+    /// Verifies candidate pairs; returns the related ones and, for those
+    /// the rewrite verifier decided, where its evidence went in `rewrites`
+    /// (see [`super::evidence_pass`]).
     pub(super) fn verify_pairs(
         &self,
         corpus: &Corpus,
         pairs: &[(u32, u32)],
+        rewrites: &mut BlobStore,
         progress: &dyn Progress,
         stats: &mut ScanStats,
-    ) -> Result<Vec<Edge>> {
+    ) -> Result<(Vec<Edge>, Vec<Option<BlobRef>>)> {
         progress.start(Stage::Verifying, Some(pairs.len() as u64));
         let slices: Vec<&[(u32, u32)]> =
             pairs.chunk_by(|x, y| x.0 == y.0).flat_map(|c| c.chunks(PAIRS_PER_SLICE)).collect();
         let counters = Counters::default();
-        let verified: Vec<Vec<Edge>> = slices
-            .par_iter()
-            .map(|slice| {
-                let edges = self.verify_slice(corpus, slice, &counters);
-                progress.advance(slice.len() as u64);
-                edges
-            })
-            .collect::<Result<_>>()?;
+        let mut edges = Vec::new();
+        let mut rewrite_at = Vec::new();
+        for round in slices.chunks(SLICES_PER_ROUND) {
+            let verified: Vec<Vec<VerifiedPair>> = round
+                .par_iter()
+                .map(|slice| {
+                    let edges = self.verify_slice(corpus, slice, &counters);
+                    progress.advance(slice.len() as u64);
+                    edges
+                })
+                .collect::<Result<_>>()?;
+            for pair in verified.into_iter().flatten() {
+                edges.push(pair.edge);
+                rewrite_at.push(match pair.rewrite {
+                    Some(evidence) => Some(store_rewrite(rewrites, &evidence)?),
+                    None => None,
+                });
+            }
+        }
+        rewrites.seal()?;
         stats.boilerplate_only_pairs = counters.boilerplate_only.into_inner();
         stats.rewrite_checks = counters.rewrite_checks.into_inner();
         progress.finish();
-        let mut edges = Vec::with_capacity(verified.iter().map(Vec::len).sum());
-        for slice in verified {
-            edges.extend(slice);
-        }
-        Ok(edges)
+        Ok((edges, rewrite_at))
     }
 
     /// Verifies pairs that share their first document.
@@ -74,7 +97,7 @@ impl Scanner {
         corpus: &Corpus,
         slice: &[(u32, u32)],
         counters: &Counters,
-    ) -> Result<Vec<Edge>> {
+    ) -> Result<Vec<VerifiedPair>> {
         let a = slice[0].0;
         let a_sets = corpus.load_sets(a)?;
         let mut a_side: Option<RewriteSide> = None;
@@ -85,9 +108,12 @@ impl Scanner {
             if scores.shared == 0 && a_sets.share_boilerplate(&b_sets) {
                 counters.boilerplate_only.fetch_add(1, Ordering::Relaxed);
             }
+            let plain = |edge| VerifiedPair { edge, rewrite: None };
             match self.config.relate.classify(&scores) {
-                Some(c) if c.swap => edges.push(Edge::new(b, a, c.relation, scores.swapped())),
-                Some(c) => edges.push(Edge::new(a, b, c.relation, scores)),
+                Some(c) if c.swap => {
+                    edges.push(plain(Edge::new(b, a, c.relation, scores.swapped())))
+                }
+                Some(c) => edges.push(plain(Edge::new(a, b, c.relation, scores))),
                 None if self.config.spin.enabled => {
                     counters.rewrite_checks.fetch_add(1, Ordering::Relaxed);
                     if a_side.is_none() {
@@ -127,7 +153,7 @@ impl Scanner {
         (a, a_side, a_sets): (u32, &RewriteSide, &DocSets),
         (b, b_side, b_sets): (u32, &RewriteSide, &DocSets),
         scores: PairScores,
-    ) -> Option<Edge> {
+    ) -> Option<VerifiedPair> {
         let spin = &self.config.spin;
         let spin_scores = crate::spin::verify(&a_side.profile, &b_side.profile, spin)?;
         let bp_a = |h: u64| a_sets.is_boilerplate(h);
@@ -142,42 +168,6 @@ impl Scanner {
         );
         let relation =
             if evidence.is_noise(spin) { Relation::NearDuplicate } else { Relation::Spun };
-        Some(Edge { rewrite: Some(evidence), ..Edge::new(a, b, relation, scores) })
-    }
-
-    /// Aligned spans for every `contained` edge (edges sorted by `a`).
-    pub(super) fn add_evidence(
-        &self,
-        corpus: &Corpus,
-        edges: &mut [Edge],
-        progress: &dyn Progress,
-    ) -> Result<()> {
-        let contained = edges.iter().filter(|e| e.relation == Relation::Contained).count();
-        progress.start(Stage::Evidence, Some(contained as u64));
-        let n = self.config.shingle_size;
-        edges.par_chunk_by_mut(|x, y| x.a == y.a).try_for_each(|chunk| -> Result<()> {
-            if chunk.iter().all(|e| e.relation != Relation::Contained) {
-                return Ok(());
-            }
-            let a = chunk[0].a;
-            let (a_text, a_sets) = (corpus.load_text(a, &self.featurizer)?, corpus.load_sets(a)?);
-            for e in chunk.iter_mut().filter(|e| e.relation == Relation::Contained) {
-                let b_text = corpus.load_text(e.b, &self.featurizer)?;
-                let b_sets = corpus.load_sets(e.b)?;
-                let shared = |h: u64| a_sets.content.contains(h) && b_sets.content.contains(h);
-                e.evidence = Some(align(
-                    &a_text.text,
-                    &a_text.sequence,
-                    &b_text.text,
-                    &b_text.sequence,
-                    n,
-                    shared,
-                ));
-                progress.advance(1);
-            }
-            Ok(())
-        })?;
-        progress.finish();
-        Ok(())
+        Some(VerifiedPair { edge: Edge::new(a, b, relation, scores), rewrite: Some(evidence) })
     }
 }

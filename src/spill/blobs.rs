@@ -133,6 +133,25 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Replaces the bytes of a stored blob (same length) after the store was
+    /// sealed: fixed-size records that a later pass updates in place.
+    pub fn overwrite(&mut self, at: BlobRef, bytes: &[u8]) -> io::Result<()> {
+        if bytes.len() != at.len() || at.offset + at.len as u64 > self.len {
+            return Err(io::Error::other("overwrite outside the stored blob"));
+        }
+        match &mut self.backend {
+            Backend::Memory(data) => {
+                let start = at.offset as usize;
+                data[start..start + bytes.len()].copy_from_slice(bytes);
+                Ok(())
+            }
+            Backend::File { writer: Some(_), .. } => {
+                Err(io::Error::other("overwrite before the store was sealed"))
+            }
+            Backend::File { reader, .. } => write_all_at(reader, bytes, at.offset),
+        }
+    }
+
     /// Reads a blob into `buf` (replacing its content). The store must be
     /// sealed.
     pub fn read_into(&self, at: BlobRef, buf: &mut Vec<u8>) -> io::Result<()> {
@@ -180,6 +199,28 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
     Ok(())
 }
 
+#[cfg(unix)]
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_write(buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                buf = &buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// `u64`s as little-endian bytes (the layout of stored shingle sets and
 /// token hashes).
 pub fn u64s_to_bytes(values: &[u64], out: &mut Vec<u8>) {
@@ -207,6 +248,9 @@ mod tests {
         assert!(store.read(empty).unwrap().is_empty());
         assert_eq!(store.read(b).unwrap(), vec![7u8; 100_000]);
         assert_eq!(store.len(), 100_005);
+        store.overwrite(a, b"HELLO").unwrap();
+        assert_eq!(store.read(a).unwrap(), b"HELLO");
+        assert!(store.overwrite(a, b"HI").is_err());
     }
 
     #[test]

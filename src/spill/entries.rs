@@ -134,7 +134,11 @@ impl EntrySpill {
                         file.seek(SeekFrom::Start(0)).map_err(fail)?;
                         let keep =
                             |k: u64, v: u32| slices == 1 || mix(group_of(k, v)) % slices == slice;
-                        let capacity = if slices == 1 { count as usize } else { max_entries };
+                        // Slices are near equal (entries spread by a hash):
+                        // room for an even share and a margin, so that the
+                        // sort memory follows the data and not the budget.
+                        let share = count.div_ceil(slices) as usize;
+                        let capacity = if slices == 1 { share } else { share + share / 16 };
                         let entries = read_entries(&mut file, capacity, keep).map_err(fail)?;
                         f(entries)?;
                     }

@@ -1,8 +1,9 @@
 //! Scratch storage for a scan: what must be read again or grouped later,
 //! kept out of memory so that memory does not grow with the size of the text.
 //!
-//! A scan keeps in memory only a small fixed record per document (see
-//! [`crate::scan`]); texts and shingle sets go into a [`BlobStore`], and the
+//! A scan keeps in memory only a few bytes per document besides its id (see
+//! [`crate::scan`]); document records, texts, shingle sets and the evidence
+//! of related pairs go into [`BlobStore`]s, and the
 //! `(key, document)` entries that candidate search and boilerplate detection
 //! group by key go into [`EntrySpill`]s that are sorted one partition at a
 //! time. Both live either in memory (the library's default, simplest for
