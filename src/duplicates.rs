@@ -92,10 +92,11 @@ impl DuplicateGroups {
             let index = index as u32;
             let left = self.group(edge.a).unwrap_or(std::slice::from_ref(&edge.a));
             let right = self.group(edge.b).unwrap_or(std::slice::from_ref(&edge.b));
-            if left.len() * right.len() == 1 || left.len() * right.len() > MAX_EXPANDED_PAIRS {
-                if left.len() * right.len() > 1 {
-                    *not_expanded += (left.len() * right.len() - 1) as u64;
-                }
+            let members = left.len() * right.len();
+            if members > MAX_EXPANDED_PAIRS {
+                *not_expanded += (members - 1) as u64;
+            }
+            if members == 1 || members > MAX_EXPANDED_PAIRS {
                 edges.push(ExpandedEdge { edge: *edge, from: Some((index, false)) });
                 continue;
             }

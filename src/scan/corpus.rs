@@ -7,13 +7,14 @@
 //! the full set. Verification reads both for each candidate pair, so no set
 //! is held in memory longer than one comparison.
 
+use crate::Result;
 use crate::duplicates::DuplicateGroups;
 use crate::features::{Featurizer, ShingleSequence};
 use crate::shingle::ShingleSet;
 use crate::spill::{BlobStore, bytes_to_u64s, u64s_to_bytes};
-use crate::{Error, Result};
 
 use super::docs::DocTable;
+use super::scratch_error;
 
 /// A distinct document's shingles, as read back for verification.
 #[derive(Clone, Debug, Default)]
@@ -57,7 +58,7 @@ pub(super) fn encode_sets(content: &[u64], boilerplate: &[u64], out: &mut Vec<u8
     u64s_to_bytes(boilerplate, out);
 }
 
-fn decode_sets(bytes: &[u8]) -> Option<DocSets> {
+pub(super) fn decode_sets(bytes: &[u8]) -> Option<DocSets> {
     let n = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
     let rest = &bytes[4..];
     let (content, boilerplate) = rest.split_at_checked(n * 8)?;
@@ -75,10 +76,6 @@ pub(super) struct Corpus {
     /// the candidate stages weigh documents by it without reading records).
     pub content_len: Vec<u32>,
     pub set_store: BlobStore,
-}
-
-fn scratch_error(e: std::io::Error) -> Error {
-    Error::io("<scan scratch store>", e)
 }
 
 impl Corpus {

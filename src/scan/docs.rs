@@ -15,6 +15,8 @@ use serde::Serialize;
 use crate::spill::{BlobRef, BlobStore};
 use crate::{Error, Result};
 
+use super::scratch_error;
+
 /// What the scan keeps of each document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DocInfo {
@@ -169,8 +171,23 @@ impl DocRecord {
 /// Documents per block of the id index (see [`DocTable`]).
 const ID_BLOCK: usize = 1024;
 
-fn scratch_error(e: std::io::Error) -> Error {
-    Error::io("<scan scratch store>", e)
+/// The fixed-size records of a scan's documents, by document index.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DocRecords(Arc<BlobStore>);
+
+impl DocRecords {
+    /// The record of document `doc`.
+    pub fn get(&self, doc: u32) -> Result<DocRecord> {
+        let bytes = self.0.read(DocRecord::at(doc)).map_err(scratch_error)?;
+        DocRecord::decode(&bytes)
+            .ok_or_else(|| scratch_error(std::io::Error::other("document record is corrupt")))
+    }
+
+    /// The store, for writing: only while the scan owns the table alone.
+    fn store_mut(&mut self) -> Result<&mut BlobStore> {
+        Arc::get_mut(&mut self.0)
+            .ok_or_else(|| Error::Config("the document table is shared".into()))
+    }
 }
 
 /// The documents of a scan, in input order.
@@ -185,7 +202,7 @@ pub struct DocTable {
     id_blocks: Vec<u64>,
     /// Where each id ends, relative to the start of its block.
     id_ends: Vec<u32>,
-    records: Arc<BlobStore>,
+    records: DocRecords,
     store: Arc<BlobStore>,
 }
 
@@ -202,7 +219,7 @@ impl DocTable {
             ids: String::new(),
             id_blocks: Vec::new(),
             id_ends: Vec::new(),
-            records: Arc::new(records),
+            records: DocRecords(Arc::new(records)),
             store: Arc::new(BlobStore::in_memory()),
         }
     }
@@ -218,9 +235,7 @@ impl DocTable {
             Error::Config(format!("{ID_BLOCK} document ids longer than 4 GiB in all"))
         })?;
         self.id_ends.push(end);
-        Arc::get_mut(&mut self.records)
-            .ok_or_else(|| Error::Config("the document table is shared".into()))?
-            .append(&record.encode())?;
+        self.records.store_mut()?.append(&record.encode())?;
         Ok(())
     }
 
@@ -228,22 +243,23 @@ impl DocTable {
     /// read.
     pub(crate) fn seal(&mut self, store: Arc<BlobStore>) -> Result<()> {
         self.store = store;
-        Arc::get_mut(&mut self.records)
-            .ok_or_else(|| Error::Config("the document table is shared".into()))?
-            .seal()
+        self.records.store_mut()?.seal()
     }
 
     /// The record of document `doc`.
     pub(crate) fn record(&self, doc: u32) -> Result<DocRecord> {
-        let bytes = self.records.read(DocRecord::at(doc)).map_err(scratch_error)?;
-        DocRecord::decode(&bytes)
-            .ok_or_else(|| scratch_error(std::io::Error::other("document record is corrupt")))
+        self.records.get(doc)
+    }
+
+    /// The records alone (shared, without the ids).
+    pub(crate) fn records(&self) -> DocRecords {
+        self.records.clone()
     }
 
     /// Replaces the record of document `doc` (after [`DocTable::seal`]).
     pub(crate) fn set_record(&mut self, doc: u32, record: &DocRecord) -> Result<()> {
-        Arc::get_mut(&mut self.records)
-            .ok_or_else(|| Error::Config("the document table is shared".into()))?
+        self.records
+            .store_mut()?
             .overwrite(DocRecord::at(doc), &record.encode())
             .map_err(scratch_error)
     }
@@ -328,30 +344,30 @@ impl DocTable {
 #[derive(Clone, Debug, Default)]
 pub struct ContentSets {
     store: Arc<BlobStore>,
-    docs: DocTable,
+    records: DocRecords,
     representative_of: Arc<Vec<u32>>,
 }
 
 impl ContentSets {
-    pub(crate) fn new(store: BlobStore, docs: DocTable, representative_of: Vec<u32>) -> Self {
-        ContentSets { store: Arc::new(store), docs, representative_of: Arc::new(representative_of) }
+    pub(crate) fn new(store: BlobStore, records: DocRecords, representative_of: Vec<u32>) -> Self {
+        ContentSets {
+            store: Arc::new(store),
+            records,
+            representative_of: Arc::new(representative_of),
+        }
     }
 
     /// The content shingles of document `doc` (empty for an empty document).
     pub fn content(&self, doc: u32) -> Result<crate::shingle::ShingleSet> {
         let rep = self.representative_of[doc as usize];
-        let at = self.docs.record(rep)?.sets;
+        let at = self.records.get(rep)?.sets;
         if at.is_empty() {
             return Ok(Default::default());
         }
         let bytes = self.store.read(at).map_err(scratch_error)?;
-        let n = bytes.get(..4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize);
-        match n.and_then(|n| bytes[4..].get(..n * 8)) {
-            Some(content) => {
-                Ok(crate::shingle::ShingleSet::from_hashes(crate::spill::bytes_to_u64s(content)))
-            }
-            None => Err(scratch_error(std::io::Error::other("stored shingle set is corrupt"))),
-        }
+        super::corpus::decode_sets(&bytes)
+            .map(|sets| sets.content)
+            .ok_or_else(|| scratch_error(std::io::Error::other("stored shingle set is corrupt")))
     }
 }
 

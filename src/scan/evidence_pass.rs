@@ -23,26 +23,27 @@ use crate::spill::{BlobRef, BlobStore, Spill};
 use crate::spin::RewriteEvidence;
 use crate::{Error, Result};
 
-use super::Scanner;
 use super::corpus::Corpus;
+use super::{Scanner, scratch_error};
 
 /// Edges whose evidence is computed together (bounds the evidence held in
 /// memory at once).
 const EDGES_PER_ROUND: usize = 4096;
 
-fn scratch_error(e: impl std::fmt::Display) -> Error {
-    Error::io("<scan scratch store>", std::io::Error::other(e.to_string()))
+/// A record that does not encode or decode: a scratch storage error.
+fn codec_error(e: postcard::Error) -> Error {
+    scratch_error(std::io::Error::other(e))
 }
 
 /// Stores one rewrite verifier's evidence; returns where it is.
 pub(super) fn store_rewrite(store: &mut BlobStore, evidence: &RewriteEvidence) -> Result<BlobRef> {
-    let bytes = postcard::to_allocvec(evidence).map_err(scratch_error)?;
+    let bytes = postcard::to_allocvec(evidence).map_err(codec_error)?;
     store.append(&bytes)
 }
 
 fn load_rewrite(store: &BlobStore, at: BlobRef) -> Result<RewriteEvidence> {
     let bytes = store.read(at).map_err(scratch_error)?;
-    postcard::from_bytes(&bytes).map_err(scratch_error)
+    postcard::from_bytes(&bytes).map_err(codec_error)
 }
 
 /// The evidence of each edge of a scan, by edge index.
@@ -66,7 +67,7 @@ impl EvidenceStore {
         }
         let bytes =
             self.store.read(BlobRef::new(start, (end - start) as u32)).map_err(scratch_error)?;
-        postcard::from_bytes(&bytes).map_err(scratch_error)
+        postcard::from_bytes(&bytes).map_err(codec_error)
     }
 
     /// Number of edges.
@@ -151,7 +152,7 @@ impl Scanner {
             out.push(if evidence == PairEvidence::default() {
                 Vec::new()
             } else {
-                postcard::to_allocvec(&evidence).map_err(scratch_error)?
+                postcard::to_allocvec(&evidence).map_err(codec_error)?
             });
         }
         Ok(out)

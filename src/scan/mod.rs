@@ -62,6 +62,12 @@ pub use docs::{ContentSets, DocInfo, DocTable, StoredDoc};
 pub use evidence_pass::EvidenceStore;
 pub use outcome::{ScanOutcome, ScanStats, StageTimings};
 
+/// An error of the scan's scratch storage (a failed read or write, or data
+/// that does not decode).
+fn scratch_error(e: std::io::Error) -> Error {
+    Error::io("<scan scratch store>", e)
+}
+
 /// Default shingle size in words (see `ARCHITECTURE.md` for the measurement).
 pub const DEFAULT_SHINGLE_SIZE: usize = 5;
 
@@ -290,7 +296,7 @@ impl Scanner {
 
         let content = ContentSets::new(
             corpus.set_store,
-            corpus.docs.clone(),
+            corpus.docs.records(),
             std::mem::take(&mut corpus.groups.representative_of),
         );
         Ok(ScanOutcome { docs: corpus.docs, content, edges, evidence, clusters, stats })
