@@ -89,8 +89,9 @@ pub struct ResourceArgs {
     #[arg(long, value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
     /// Memory for sorting one batch of scratch entries, in MiB. Peak memory
-    /// is a few times this plus about 100 bytes per document.
-    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    /// is about this plus 120 MiB, plus the ids and about 50 bytes per
+    /// document.
+    #[arg(long, default_value_t = 128, value_name = "MIB")]
     pub sort_memory: usize,
 }
 

@@ -5,9 +5,12 @@
 //! document frequencies). Held in memory, those entries grow with the text:
 //! a 5 GB crawl has about a billion shingles. So entries are spread over
 //! partitions as they are produced (the caller picks the partition, usually
-//! from the key's hash) and handed back one partition at a time. A partition
-//! that holds more entries than the memory budget allows is handed back in
-//! several slices; all entries of one group land in the same slice.
+//! from the key's hash) and handed back in batches that fill the memory
+//! budget: small partitions are gathered, large ones split into pieces first
+//! (one extra write and read), and all entries of one group land in the same
+//! batch. Batches of the same size at every input size keep the peak memory
+//! flat; batches of one partition each would grow with the input until a
+//! partition reaches the budget.
 //!
 //! On disk an entry takes 12 bytes (little-endian key, then value) in an
 //! anonymous temporary file per partition.
@@ -92,11 +95,8 @@ impl EntrySpill {
         match &mut self.parts[partition] {
             Part::Memory(v) => v.push((key, value)),
             Part::File { writer, count } => {
-                let mut bytes = [0u8; ENTRY_BYTES];
-                bytes[..8].copy_from_slice(&key.to_le_bytes());
-                bytes[8..].copy_from_slice(&value.to_le_bytes());
                 *count += 1;
-                if let Err(e) = writer.write_all(&bytes) {
+                if let Err(e) = writer.write_all(&encode(key, value)) {
                     return Err(self.io_error(e));
                 }
             }
@@ -111,51 +111,163 @@ impl EntrySpill {
         }
     }
 
-    /// Hands the entries back, partition by partition, unsorted.
+    /// Hands the entries back in batches, unsorted, calling `f` once per
+    /// batch.
     ///
-    /// A partition of more than `max_entries` entries comes in several
-    /// slices: an entry goes to slice `mix(group_of(key, value)) % slices`,
-    /// so all entries with the same `group_of` come together. Partitions kept
-    /// in memory come whole.
-    pub fn drain<G, F>(self, max_entries: usize, group_of: G, mut f: F) -> Result<()>
+    /// A batch holds at most `max_entries` entries, and as close to that as
+    /// the data allows: whole partitions are gathered into one batch while
+    /// they fit, and a partition larger than the budget is first split, in
+    /// one pass, into pieces of about an eighth of the budget by
+    /// `mix(group_of(key, value))`, so that all entries with the same
+    /// `group_of` stay together. Keeping batches near the budget at every
+    /// input size is what keeps the peak memory of the grouping stages flat.
+    /// Only a single group larger than the budget makes a larger batch.
+    /// Partitions kept in memory come whole.
+    pub fn drain<G, F>(self, max_entries: usize, group_of: G, f: F) -> Result<()>
     where
         G: Fn(u64, u32) -> u64,
         F: FnMut(Vec<(u64, u32)>) -> Result<()>,
     {
         let dir = self.dir.clone().unwrap_or_default();
-        let fail = |e: std::io::Error| Error::io(&dir, e);
+        let mut batches = Batches {
+            max: max_entries.max(1),
+            remaining: self.len,
+            batch: Vec::new(),
+            dir: &dir,
+            group_of,
+            f,
+        };
         for part in self.parts {
             match part {
-                Part::Memory(entries) => f(entries)?,
+                Part::Memory(entries) => {
+                    batches.remaining -= entries.len() as u64;
+                    (batches.f)(entries)?;
+                }
                 Part::File { writer, count } => {
-                    let mut file = writer.into_inner().map_err(|e| fail(e.into_error()))?;
-                    let slices = count.div_ceil(max_entries.max(1) as u64).max(1);
-                    for slice in 0..slices {
-                        file.seek(SeekFrom::Start(0)).map_err(fail)?;
-                        let keep =
-                            |k: u64, v: u32| slices == 1 || mix(group_of(k, v)) % slices == slice;
-                        // Slices are near equal (entries spread by a hash):
-                        // room for an even share and a margin, so that the
-                        // sort memory follows the data and not the budget.
-                        let share = count.div_ceil(slices) as usize;
-                        let capacity = if slices == 1 { share } else { share + share / 16 };
-                        let entries = read_entries(&mut file, capacity, keep).map_err(fail)?;
-                        f(entries)?;
-                    }
+                    let file = writer.into_inner().map_err(|e| batches.fail(e.into_error()))?;
+                    batches.add_piece(file, count, 0)?;
                 }
             }
         }
-        Ok(())
+        batches.flush()
     }
 }
 
-/// Reads every entry of `file` for which `keep` is true.
-fn read_entries(
-    file: &mut File,
-    capacity: usize,
-    keep: impl Fn(u64, u32) -> bool,
-) -> std::io::Result<Vec<(u64, u32)>> {
-    let mut out = Vec::with_capacity(capacity);
+/// Levels of splitting before an oversized piece is handed back whole (it
+/// then holds a group larger than the budget).
+const MAX_SPLIT_LEVELS: usize = 3;
+/// Most pieces one split writes at once (each has a 64 KiB write buffer).
+const MAX_PIECES: u64 = 256;
+
+/// Gathers partition files into batches near the budget; see
+/// [`EntrySpill::drain`].
+struct Batches<'a, G, F> {
+    max: usize,
+    /// Entries not yet handed back or gathered.
+    remaining: u64,
+    batch: Vec<(u64, u32)>,
+    dir: &'a std::path::Path,
+    group_of: G,
+    f: F,
+}
+
+impl<G, F> Batches<'_, G, F>
+where
+    G: Fn(u64, u32) -> u64,
+    F: FnMut(Vec<(u64, u32)>) -> Result<()>,
+{
+    fn fail(&self, e: std::io::Error) -> Error {
+        Error::io(self.dir, e)
+    }
+
+    /// Hands back the gathered batch, if any.
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        (self.f)(batch)
+    }
+
+    /// Gathers the `count` entries of `file`, splitting it first if it is
+    /// larger than the budget.
+    fn add_piece(&mut self, mut file: File, count: u64, level: usize) -> Result<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        let max = self.max as u64;
+        if count > max && level < MAX_SPLIT_LEVELS {
+            let pieces = self.split(&mut file, count, level)?;
+            drop(file);
+            for (piece, piece_count) in pieces {
+                self.add_piece(piece, piece_count, level + 1)?;
+            }
+            return Ok(());
+        }
+        if self.batch.len() as u64 + count > max {
+            self.flush()?;
+        }
+        if self.batch.capacity() == 0 {
+            // Room for a full batch, or for all that is left if that is less.
+            let room = self.remaining.min(max).max(count);
+            self.batch.reserve_exact(room as usize);
+        }
+        self.remaining -= count;
+        let batch = &mut self.batch;
+        for_each_entry(&mut file, |key, value| batch.push((key, value)))
+            .map_err(|e| Error::io(self.dir, e))
+    }
+
+    /// Splits the `count` entries of `file` into pieces of about an eighth
+    /// of the budget each, by group.
+    fn split(&self, file: &mut File, count: u64, level: usize) -> Result<Vec<(File, u64)>> {
+        let n = count.div_ceil((self.max as u64 / 8).max(1)).clamp(2, MAX_PIECES);
+        let mut writers = (0..n)
+            .map(|_| {
+                let file = tempfile::tempfile_in(self.dir).map_err(|e| self.fail(e))?;
+                Ok((BufWriter::with_capacity(64 << 10, file), 0u64))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // A salt per level, so that a piece is not split the way its parent
+        // partition or piece was.
+        let salt = SPLIT_SALTS[level];
+        let mut written = Ok(());
+        for_each_entry(file, |key, value| {
+            let piece = (mix((self.group_of)(key, value) ^ salt) % n) as usize;
+            let (writer, count) = &mut writers[piece];
+            *count += 1;
+            if written.is_ok() {
+                written = writer.write_all(&encode(key, value));
+            }
+        })
+        .and(written)
+        .map_err(|e| self.fail(e))?;
+        writers
+            .into_iter()
+            .map(|(writer, count)| {
+                let file = writer.into_inner().map_err(|e| self.fail(e.into_error()))?;
+                Ok((file, count))
+            })
+            .collect()
+    }
+}
+
+/// Salts of the split levels (arbitrary odd constants).
+const SPLIT_SALTS: [u64; MAX_SPLIT_LEVELS] =
+    [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f, 0x1656_67b1_9e37_79f9];
+
+/// One entry as stored: little-endian key, then value.
+#[inline]
+fn encode(key: u64, value: u32) -> [u8; ENTRY_BYTES] {
+    let mut bytes = [0u8; ENTRY_BYTES];
+    bytes[..8].copy_from_slice(&key.to_le_bytes());
+    bytes[8..].copy_from_slice(&value.to_le_bytes());
+    bytes
+}
+
+/// Calls `f` with every entry of `file`, from its start.
+fn for_each_entry(file: &mut File, mut f: impl FnMut(u64, u32)) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(0))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut buf = vec![0u8; ENTRY_BYTES * 8192];
     loop {
@@ -177,12 +289,10 @@ fn read_entries(
         for entry in buf[..filled].chunks_exact(ENTRY_BYTES) {
             let key = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
             let value = u32::from_le_bytes(entry[8..].try_into().expect("4 bytes"));
-            if keep(key, value) {
-                out.push((key, value));
-            }
+            f(key, value);
         }
         if filled < buf.len() {
-            return Ok(out);
+            return Ok(());
         }
     }
 }
@@ -250,10 +360,49 @@ mod tests {
                 assert_eq!(holding, 1, "key {key} with budget {max}");
             }
             if max == 50 {
-                assert!(batches.len() > 4, "large partitions are sliced");
+                assert!(batches.len() > 4, "large partitions are split");
+                // Groups are 27 or 28 entries, smaller than the budget.
+                assert!(batches.iter().all(|b| b.len() <= 50), "batches within the budget");
+            }
+            if max == 1_000_000 {
+                assert_eq!(batches.len(), 1, "small partitions are gathered");
             }
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn batches_fill_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = EntrySpill::new(&Spill::Dir(dir.path().into()), 4).unwrap();
+        for i in 0..20_000u64 {
+            let key = mix(i);
+            s.push(s.partition_of_hash(key), key, i as u32).unwrap();
+        }
+        let batches = collect(s, 1000);
+        assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 20_000);
+        let (last, full) = batches.split_last().unwrap();
+        assert!(!last.is_empty());
+        for b in full {
+            assert!((500..=1000).contains(&b.len()), "batch of {} entries", b.len());
+        }
+    }
+
+    #[test]
+    fn a_group_larger_than_the_budget_comes_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = EntrySpill::new(&Spill::Dir(dir.path().into()), 2).unwrap();
+        for i in 0..300u32 {
+            // Key 7 has 200 entries; the others one each.
+            let key = if i < 200 { 7 } else { u64::from(i) };
+            s.push(s.partition_of_hash(mix(key)), key, i).unwrap();
+        }
+        let batches = collect(s, 50);
+        let holding: Vec<&Vec<(u64, u32)>> =
+            batches.iter().filter(|b| b.iter().any(|e| e.0 == 7)).collect();
+        assert_eq!(holding.len(), 1);
+        assert_eq!(holding[0].iter().filter(|e| e.0 == 7).count(), 200);
+        assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 300);
     }
 
     #[test]

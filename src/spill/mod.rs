@@ -36,7 +36,7 @@ pub enum Spill {
 }
 
 /// Default memory for sorting one batch of scratch entries (bytes).
-pub const DEFAULT_SORT_MEMORY: usize = 256 << 20;
+pub const DEFAULT_SORT_MEMORY: usize = 128 << 20;
 
 /// How a scan may use memory and scratch space.
 #[derive(Clone, Debug, PartialEq, Eq)]
