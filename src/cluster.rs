@@ -73,20 +73,13 @@ pub fn cluster_id(smallest_id: &str) -> String {
     format!("{:016x}", xxh3_64_with_seed(smallest_id.as_bytes(), CLUSTER_ID_SEED))
 }
 
-/// Builds clusters of two or more documents from edges `(a, b, relation)`,
-/// where `id` gives a document's id. Clusters come largest first, ties by id.
+/// The connected components of `links` (pairs of documents), each of two or
+/// more documents, members ascending, ordered by their smallest member.
 ///
 /// Union-find runs over the linked documents only, so memory follows the
-/// number of edges, not the number of documents.
-pub fn build_clusters<'a, I>(id: impl Fn(u32) -> &'a str, edges: I) -> Vec<Cluster>
-where
-    I: IntoIterator<Item = (u32, u32, Relation)>,
-{
-    let links: Vec<(u32, u32)> = edges
-        .into_iter()
-        .filter(|&(a, b, relation)| relation.is_equivalence() && a != b)
-        .map(|(a, b, _)| (a, b))
-        .collect();
+/// number of links, not the number of documents.
+pub fn components(links: impl IntoIterator<Item = (u32, u32)>) -> Vec<Vec<u32>> {
+    let links: Vec<(u32, u32)> = links.into_iter().filter(|&(a, b)| a != b).collect();
     let mut linked: Vec<u32> = links.iter().flat_map(|&(a, b)| [a, b]).collect();
     linked.sort_unstable();
     linked.dedup();
@@ -99,10 +92,29 @@ where
     let mut by_root: Vec<(u32, u32)> =
         (0..linked.len() as u32).map(|i| (sets.find(i), linked[i as usize])).collect();
     by_root.sort_unstable();
-    let mut clusters: Vec<Cluster> = by_root
-        .chunk_by(|x, y| x.0 == y.0)
-        .map(|group| {
-            let members: Vec<u32> = group.iter().map(|&(_, d)| d).collect();
+    let mut out: Vec<Vec<u32>> =
+        by_root.chunk_by(|x, y| x.0 == y.0).map(|g| g.iter().map(|&(_, d)| d).collect()).collect();
+    out.sort_unstable_by_key(|members| members[0]);
+    out
+}
+
+/// Builds clusters of two or more documents from edges `(a, b, relation)`,
+/// where `id` gives a document's id. Clusters come largest first, ties by id.
+///
+/// See [`components`] for the memory it needs.
+pub fn build_clusters<'a, I>(id: impl Fn(u32) -> &'a str, edges: I) -> Vec<Cluster>
+where
+    I: IntoIterator<Item = (u32, u32, Relation)>,
+{
+    let components = components(
+        edges
+            .into_iter()
+            .filter(|&(a, b, relation)| relation.is_equivalence() && a != b)
+            .map(|(a, b, _)| (a, b)),
+    );
+    let mut clusters: Vec<Cluster> = components
+        .into_iter()
+        .map(|members| {
             let smallest = members.iter().map(|&d| id(d)).min().unwrap_or_default();
             Cluster {
                 id: cluster_id(smallest),

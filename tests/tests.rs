@@ -19,6 +19,8 @@ mod demo;
 mod determinism;
 // Quality on the labelled dev sets in ../shared/devset (skipped when absent).
 mod devset;
+// `neardup index`: batches against a persistent index.
+mod index;
 // `neardup eval`.
 mod eval;
 // Spun and noisy copies: the spun view, its evidence, OCR noise.

@@ -13,6 +13,7 @@
 mod args;
 mod dedup;
 mod eval;
+mod index;
 mod output;
 mod progress;
 mod scan;
@@ -51,6 +52,8 @@ enum Command {
     Dedup(dedup::DedupArgs),
     /// Scan, then score the pairs against a labelled truth file.
     Eval(eval::EvalArgs),
+    /// A persistent index for scheduled scans: add batches, report what is new.
+    Index(index::IndexArgs),
 }
 
 /// Runs the tool and maps the outcome to an exit code.
@@ -82,6 +85,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => scan::run(args, cli.quiet),
         Command::Dedup(args) => dedup::run(args, cli.quiet),
         Command::Eval(args) => eval::run(args, cli.quiet),
+        Command::Index(args) => index::run(args, cli.quiet),
     }
 }
 

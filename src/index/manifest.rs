@@ -46,14 +46,15 @@ pub struct Manifest {
     pub segments: Vec<SegmentEntry>,
     /// The number the next document will get.
     pub next_doc: u32,
-    /// The file holding the cluster ids of this generation, if any.
-    pub clusters: Option<String>,
+    /// The file holding the state of this generation (live pairs, cluster
+    /// ids, frequent shingles), if any batch was committed.
+    pub state: Option<String>,
 }
 
 impl Manifest {
     /// The manifest of an empty index with `config`.
     pub fn empty(config: ScanConfig) -> Self {
-        Manifest { generation: 0, config, segments: Vec::new(), next_doc: 0, clusters: None }
+        Manifest { generation: 0, config, segments: Vec::new(), next_doc: 0, state: None }
     }
 
     /// A fingerprint of the configuration, stored in every file's header.

@@ -4,6 +4,7 @@
 //! ```text
 //! DIR/MANIFEST        the committed segments (replaced atomically)
 //! DIR/seg-<gen>.nds   one immutable segment per committed batch
+//! DIR/state-<gen>.nds the live pairs, cluster ids and frequent shingles
 //! DIR/LOCK            held by the one writer
 //! ```
 //!
@@ -22,14 +23,21 @@
 //! (redb) would add a second commit point to keep in step with the
 //! segment files.
 //!
-//! Status: storage, integrity checks and locking. Adding and querying
-//! batches (matching new documents against the stored ones) is not built
-//! yet.
+//! A batch is matched against the stored documents by [`matcher`] (the
+//! stored documents it could pair with, scanned together with it) and
+//! committed as one segment plus a new [`state`] file (live pairs, stable
+//! cluster ids, index-wide frequent shingles).
+//!
+//! Status: `add`, `query`, `stats`, `verify` and `pairs` work; `compact`
+//! (merging segments) is not built yet, and each batch reads every segment
+//! (up to four passes), so the cost of an add grows with the index.
 
 pub mod format;
 pub mod lock;
 pub mod manifest;
+pub mod matcher;
 pub mod segment;
+pub mod state;
 
 use std::path::{Path, PathBuf};
 
@@ -40,7 +48,9 @@ use crate::{Error, Result};
 
 pub use lock::{Wait, WriterLock};
 pub use manifest::{Manifest, SegmentEntry};
+pub use matcher::{BatchCounts, BatchMatch, match_batch};
 pub use segment::{DocRecord, SegmentData, StoredLink};
+pub use state::{IndexState, StoredCluster, StoredPair};
 
 /// An index folder and its committed manifest.
 #[derive(Clone, Debug)]
@@ -140,6 +150,15 @@ impl Index {
             }
             next = end;
         }
+        let state = self.state()?;
+        let wrong_pair = state.pairs.iter().any(|p| p.a >= next || p.b >= next || p.a == p.b);
+        let wrong_member = state.clusters.iter().any(|c| c.members.iter().any(|&m| m >= next));
+        if wrong_pair || wrong_member || !state.frequent.is_sorted() {
+            return Err(Error::Index(format!(
+                "{}: the state names documents the segments do not hold",
+                self.dir.display()
+            )));
+        }
         if next != self.manifest.next_doc {
             return Err(Error::Index(format!(
                 "{}: the manifest counts {} documents, the segments {next}",
@@ -150,9 +169,15 @@ impl Index {
         Ok(self.stats())
     }
 
-    /// Commits `data` as a new segment (the caller holds the writer lock):
-    /// writes and flushes the segment file, then replaces the manifest.
-    pub fn commit_segment(&mut self, _lock: &WriterLock, mut data: SegmentData) -> Result<()> {
+    /// Commits `data` as a new segment with the collection's new `state`
+    /// (the caller holds the writer lock): writes and flushes the segment
+    /// and state files, then replaces the manifest. Returns the generation.
+    pub fn commit(
+        &mut self,
+        _lock: &WriterLock,
+        mut data: SegmentData,
+        state: &IndexState,
+    ) -> Result<u64> {
         let mut manifest = self.manifest.clone();
         manifest.generation += 1;
         data.first_doc = manifest.next_doc;
@@ -163,9 +188,14 @@ impl Index {
             .ok_or(Error::TooManyDocuments { limit: u64::from(u32::MAX) })?;
         let file = format!("seg-{:06}.nds", manifest.generation);
         let bytes = data.encode(manifest.fingerprint())?;
-        // Written like the manifest, so a segment file under its final name
-        // is always whole.
+        // Written like the manifest, so a file under its final name is
+        // always whole.
         format::write_atomically(&self.dir.join(&file), &bytes)?;
+        let state_file = format!("state-{:06}.nds", manifest.generation);
+        format::write_atomically(
+            &self.dir.join(&state_file),
+            &state.encode(manifest.fingerprint())?,
+        )?;
         manifest.segments.push(SegmentEntry {
             file,
             first_doc: manifest.next_doc,
@@ -174,23 +204,83 @@ impl Index {
             generation: manifest.generation,
         });
         manifest.next_doc += docs;
+        manifest.state = Some(state_file);
         manifest.commit(&self.dir)?;
         self.manifest = manifest;
-        Ok(())
+        Ok(self.manifest.generation)
+    }
+
+    /// Writes every live pair as JSONL: ids, relation, scores and the
+    /// stable cluster id, ordered by document number.
+    pub fn write_pairs_jsonl(&self, mut w: impl std::io::Write) -> Result<()> {
+        let state = self.state()?;
+        let mut wanted: Vec<u32> = state.pairs.iter().flat_map(|p| [p.a, p.b]).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut ids: std::collections::HashMap<u32, String> = std::collections::HashMap::new();
+        for entry in &self.manifest.segments {
+            let end = entry.first_doc + entry.docs;
+            let from = wanted.partition_point(|&d| d < entry.first_doc);
+            if wanted.get(from).is_none_or(|&d| d >= end) {
+                continue;
+            }
+            let seg = self.segment(entry)?;
+            for &d in wanted[from..].iter().take_while(|&&d| d < end) {
+                ids.insert(d, seg.docs[(d - entry.first_doc) as usize].id.clone());
+            }
+        }
+        let cluster_of = state.cluster_of();
+        let fail = |e: std::io::Error| Error::io("<pairs output>", e);
+        for p in &state.pairs {
+            let s = p.scores();
+            let relation = p.relation();
+            let record = serde_json::json!({
+                "a": ids[&p.a],
+                "b": ids[&p.b],
+                "relation": relation,
+                "jaccard": (s.jaccard() * 1e4).round() / 1e4,
+                "containment_a_in_b": (s.containment_a_in_b() * 1e4).round() / 1e4,
+                "containment_b_in_a": (s.containment_b_in_a() * 1e4).round() / 1e4,
+                "shared_shingles": s.shared,
+                "shingles_a": s.len_a,
+                "shingles_b": s.len_b,
+                "cluster": relation
+                    .is_equivalence()
+                    .then(|| cluster_of.get(&p.a).map(|&c| state::cluster_name(c)))
+                    .flatten(),
+            });
+            serde_json::to_writer(&mut w, &record).map_err(|e| fail(e.into()))?;
+            w.write_all(b"\n").map_err(fail)?;
+        }
+        w.flush().map_err(fail)
+    }
+
+    /// The committed state (empty before the first batch).
+    pub fn state(&self) -> Result<IndexState> {
+        match &self.manifest.state {
+            Some(file) => IndexState::read(&self.dir.join(file), self.manifest.fingerprint()),
+            None => Ok(IndexState::default()),
+        }
     }
 
     /// Removes files a killed writer left behind: segments the manifest does
     /// not name, and temporary files (the caller holds the writer lock).
     pub fn remove_leftovers(&self, _lock: &WriterLock) -> Result<usize> {
-        let named: std::collections::HashSet<&str> =
-            self.manifest.segments.iter().map(|s| s.file.as_str()).collect();
+        let named: std::collections::HashSet<&str> = self
+            .manifest
+            .segments
+            .iter()
+            .map(|s| s.file.as_str())
+            .chain(self.manifest.state.as_deref())
+            .collect();
         let mut removed = 0;
         let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            let segment = name.starts_with("seg-") && name.ends_with(".nds");
+            let segment =
+                (name.starts_with("seg-") || name.starts_with("state-")) && name.ends_with(".nds");
             let temporary = name.starts_with(format::TEMP_PREFIX);
             if (segment && !named.contains(name)) || temporary {
                 std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
@@ -227,8 +317,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut index = Index::create(dir.path(), ScanConfig::default()).unwrap();
         let lock = WriterLock::acquire(dir.path(), Wait::No).unwrap();
-        index.commit_segment(&lock, batch(&["a", "b"])).unwrap();
-        index.commit_segment(&lock, batch(&["c"])).unwrap();
+        index.commit(&lock, batch(&["a", "b"]), &IndexState::default()).unwrap();
+        index.commit(&lock, batch(&["c"]), &IndexState::default()).unwrap();
         drop(lock);
         let index = Index::open(dir.path()).unwrap();
         let stats = index.verify().unwrap();
@@ -242,7 +332,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut index = Index::create(dir.path(), ScanConfig::default()).unwrap();
         let lock = WriterLock::acquire(dir.path(), Wait::No).unwrap();
-        index.commit_segment(&lock, batch(&["a"])).unwrap();
+        index.commit(&lock, batch(&["a"]), &IndexState::default()).unwrap();
         // A writer that died after writing its segment, before the rename.
         let orphan = batch(&["b"]).encode(index.manifest().fingerprint()).unwrap();
         std::fs::write(dir.path().join("seg-000002.nds"), orphan).unwrap();
@@ -250,7 +340,12 @@ mod tests {
         let reopened = Index::open(dir.path()).unwrap();
         assert_eq!(reopened.verify().unwrap().documents, 1);
         assert_eq!(reopened.remove_leftovers(&lock).unwrap(), 2);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["LOCK", "MANIFEST", "seg-000001.nds", "state-000001.nds"]);
     }
 
     #[test]

@@ -8,12 +8,12 @@
 //! | 3 | texts, one zstd frame each (random access for verification) | zstd |
 //! | 4 | `(band key, doc)` of every view, sorted | 12-byte LE records |
 //! | 5 | `(passage fingerprint, doc)`, sorted | 12-byte LE records |
-//! | 6 | `(shingle, documents containing it)` of the batch's distinct contents, sorted | 12-byte LE records |
-//! | 7 | pairs found when the batch was added: `(a, b, relation)` | postcard |
+//! | 6 | `(shingle, doc)` of the documents whose content is new to the index, sorted | 12-byte LE records |
+//! | 7 | new pairs found when the batch was added: `(a, b, relation)` | postcard |
 //! | 8 | the same pairs as reported (JSONL, with scores and evidence) | zstd |
 //! | 9 | earlier documents this batch replaces (same id, new content) | u32 LE array |
 //!
-//! The bulk (postings and frequencies) is fixed-width little-endian, so a
+//! The bulk (postings) is fixed-width little-endian, so a
 //! later version can map it from disk instead of reading it, without a
 //! format change. Document numbers are global: a segment's documents are
 //! `first_doc .. first_doc + docs`.
@@ -78,8 +78,10 @@ pub struct SegmentData {
     pub bands: Vec<(u64, u32)>,
     /// `(fingerprint, doc)`, sorted.
     pub passages: Vec<(u64, u32)>,
-    /// `(shingle, document frequency)` over the batch, sorted.
-    pub frequencies: Vec<(u64, u32)>,
+    /// `(shingle, doc)` of the documents whose content was new to the index
+    /// (one holder per distinct content, so that counting postings counts
+    /// distinct contents), sorted.
+    pub postings: Vec<(u64, u32)>,
     /// Pairs found when the batch was added.
     pub links: Vec<StoredLink>,
     /// The pair records as reported (JSONL).
@@ -120,7 +122,7 @@ impl SegmentData {
             &texts,
             &encode_entries(&self.bands),
             &encode_entries(&self.passages),
-            &encode_entries(&self.frequencies),
+            &encode_entries(&self.postings),
             &links,
             &report,
             &replaced,
@@ -181,7 +183,7 @@ impl SegmentData {
             texts,
             bands: entries(4, "band postings")?,
             passages: entries(5, "passage postings")?,
-            frequencies: entries(6, "frequencies")?,
+            postings: entries(6, "shingle postings")?,
             links,
             report,
             replaced,
@@ -210,7 +212,7 @@ mod tests {
             texts: vec!["one two three".into(), String::new()],
             bands: vec![(1, 5), (9, 5)],
             passages: vec![(4, 5)],
-            frequencies: vec![(10, 1), (11, 1)],
+            postings: vec![(10, 1), (11, 1)],
             links: vec![StoredLink { a: 5, b: 2, relation: 1 }],
             report: b"{\"a\":\"a\"}\n".to_vec(),
             replaced: vec![1],

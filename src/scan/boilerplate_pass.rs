@@ -67,7 +67,11 @@ impl Scanner {
                 batch.par_sort_unstable();
                 progress.advance(batch.len() as u64);
                 for run in batch.chunk_by(|a, b| a.0 == b.0) {
-                    if run.len() >= min_df {
+                    let is_frequent = match &self.known_frequent {
+                        Some(known) => known.contains(run[0].0),
+                        None => run.len() >= min_df,
+                    };
+                    if is_frequent {
                         frequent_shingles += 1;
                         for &(hash, doc) in run {
                             let part = (u64::from(doc) * partitions as u64 / n) as usize;

@@ -43,7 +43,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::attribute::attribute_clusters;
-use crate::boilerplate::BoilerplateConfig;
+use crate::boilerplate::{BoilerplateConfig, FrequentShingles};
 use crate::candidates::{BandingStrategy, DEFAULT_BUCKET_CAP, LshParams};
 use crate::cluster::build_clusters;
 use crate::features::{DocFeatures, Featurizer};
@@ -61,6 +61,7 @@ use crate::{Error, Result};
 pub use docs::{ContentSets, DocInfo, DocTable, StoredDoc};
 pub use evidence_pass::EvidenceStore;
 pub use outcome::{ScanOutcome, ScanStats, StageTimings};
+pub use sketch_pass::DocSketch;
 
 /// An error of the scan's scratch storage (a failed read or write, or data
 /// that does not decode).
@@ -125,6 +126,9 @@ pub struct Scanner {
     config: ScanConfig,
     featurizer: Featurizer,
     lsh: LshParams,
+    /// Shingles frequent in a larger collection than the one scanned (an
+    /// index's): when set, they and only they are boilerplate candidates.
+    known_frequent: Option<std::sync::Arc<FrequentShingles>>,
 }
 
 impl Scanner {
@@ -170,7 +174,24 @@ impl Scanner {
             config.winnow_window,
             char_ngram,
         );
-        Ok(Scanner { featurizer, lsh, config })
+        Ok(Scanner { featurizer, lsh, config, known_frequent: None })
+    }
+
+    /// This scanner, for documents that belong to a larger collection whose
+    /// frequent shingles are `frequent` (at least `min_df` distinct
+    /// documents of the whole collection hold each). Boilerplate is then
+    /// found as a scan of the whole collection would find it, whatever the
+    /// share of it being scanned: the index uses this to scan a batch with
+    /// its neighbourhood only.
+    pub fn with_known_frequent(mut self, frequent: FrequentShingles) -> Self {
+        self.known_frequent = Some(std::sync::Arc::new(frequent));
+        self
+    }
+
+    /// Extracts the text and computes what pass 1 keeps of one document
+    /// (content hash, shingles, fingerprints, band keys).
+    pub fn sketch(&self, doc: Document) -> DocSketch {
+        self.sketch_document(doc)
     }
 
     /// The configuration.

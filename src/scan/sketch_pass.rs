@@ -70,20 +70,44 @@ pub(super) struct SketchCounts {
     pub empty_documents: u64,
 }
 
-/// One document after sketching.
-struct Sketched {
-    id: String,
-    url: Option<String>,
-    date: Option<String>,
-    raw: Option<Vec<u8>>,
-    text: String,
-    input_bytes: u64,
-    content_hash: Option<u128>,
-    tokens: u32,
-    shingles: ShingleSet,
-    fingerprints: Vec<u64>,
+/// One document after sketching: what pass 1 keeps of it.
+#[derive(Clone, Debug)]
+pub struct DocSketch {
+    /// The document id.
+    pub id: String,
+    /// Its URL, if known.
+    pub url: Option<String>,
+    /// Its date as written in the input.
+    pub date: Option<String>,
+    /// The record as read, when the reader kept it.
+    pub raw: Option<Vec<u8>>,
+    /// The text (extracted, for HTML).
+    pub text: String,
+    /// Bytes of the input record.
+    pub input_bytes: u64,
+    /// Hash of the normalized tokens (`None`: no tokens).
+    pub content_hash: Option<u128>,
+    /// Number of tokens.
+    pub tokens: u32,
+    /// Word shingles.
+    pub shingles: ShingleSet,
+    /// Passage fingerprints.
+    pub fingerprints: Vec<u64>,
     /// `(view << 8 | band, key)` of every band of every view.
-    band_keys: Vec<(u16, u32)>,
+    pub band_keys: Vec<(u16, u32)>,
+}
+
+impl DocSketch {
+    /// The band keys as grouping keys (see [`band_entry_key`]), sorted.
+    pub fn band_entries(&self) -> Vec<u64> {
+        let mut out: Vec<u64> = self
+            .band_keys
+            .iter()
+            .map(|&(band, key)| band_entry_key(usize::from(band), key))
+            .collect();
+        out.sort_unstable();
+        out
+    }
 }
 
 impl Scanner {
@@ -118,7 +142,7 @@ impl Scanner {
                     }
                 }
             });
-            let (out_tx, out_rx) = sync_channel::<Vec<Sketched>>(1);
+            let (out_tx, out_rx) = sync_channel::<Vec<DocSketch>>(1);
             let writer = scope.spawn(move || -> Result<CorpusBuilder> {
                 let mut builder = builder;
                 for batch in out_rx {
@@ -130,7 +154,7 @@ impl Scanner {
             });
             for batch in batch_rx {
                 let count = batch.len() as u64;
-                let sketched: Vec<Sketched> =
+                let sketched: Vec<DocSketch> =
                     batch.into_par_iter().map(|doc| self.sketch_document(doc)).collect();
                 if out_tx.send(sketched).is_err() {
                     break; // The writer stopped on an error; it reports it.
@@ -148,7 +172,7 @@ impl Scanner {
     }
 
     /// Extracts the text (for HTML) and computes everything pass 1 keeps.
-    fn sketch_document(&self, doc: Document) -> Sketched {
+    pub(super) fn sketch_document(&self, doc: Document) -> DocSketch {
         let input_bytes = doc.body.len() as u64;
         let text = doc.body.into_text(doc.url.as_deref());
         let f = self.featurizer.featurize(&text);
@@ -177,7 +201,7 @@ impl Scanner {
                 );
             }
         }
-        Sketched {
+        DocSketch {
             id: doc.id,
             url: doc.url,
             date: doc.date,
@@ -230,7 +254,7 @@ impl CorpusBuilder {
         })
     }
 
-    fn add(&mut self, s: Sketched) -> Result<()> {
+    fn add(&mut self, s: DocSketch) -> Result<()> {
         let doc = self.docs.len() as u64;
         if doc >= MAX_DOCS {
             return Err(Error::TooManyDocuments { limit: MAX_DOCS });

@@ -1,0 +1,202 @@
+//! `neardup index`: a persistent index for scheduled scans.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use neardup::index::{BatchMatch, Index, Wait, WriterLock, match_batch};
+use neardup::report::thousands;
+use serde::Serialize;
+
+use super::args::{InputArgs, ReportingReader, ResourceArgs};
+use super::output::write_atomically;
+use super::progress::Console;
+
+/// Arguments of `neardup index`.
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    #[command(subcommand)]
+    command: IndexCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum IndexCommand {
+    /// Add documents: match them against themselves and everything indexed,
+    /// store them, and report only what is new. Creates the index if DIR
+    /// holds none.
+    Add(BatchArgs),
+    /// Match documents against the index without adding them.
+    Query(BatchArgs),
+    /// Sizes and counts.
+    Stats(DirArgs),
+    /// Read every file of the index and check it in full.
+    Verify(DirArgs),
+    /// Write every pair the index holds, as JSONL.
+    Pairs(DirArgs),
+}
+
+/// The index folder.
+#[derive(Args, Debug)]
+struct DirArgs {
+    /// The index folder.
+    #[arg(long, value_name = "DIR")]
+    index: PathBuf,
+}
+
+/// Arguments of `index add` and `index query`.
+#[derive(Args, Debug)]
+struct BatchArgs {
+    /// The index folder.
+    #[arg(long, value_name = "DIR")]
+    index: PathBuf,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    resources: ResourceArgs,
+    /// Write the new pairs to FILE as JSONL (the records of `scan --pairs`,
+    /// with the index's cluster ids).
+    #[arg(long, value_name = "FILE")]
+    pairs: Option<PathBuf>,
+    /// Exit with code 1 when new pairs were found (for cron wrappers).
+    #[arg(long)]
+    fail_on_new: bool,
+    /// Seconds to wait for another writer to finish (0: fail at once,
+    /// naming it).
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    wait: u64,
+}
+
+/// Runs `neardup index`.
+pub fn run(args: IndexArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    match args.command {
+        IndexCommand::Add(batch) => run_batch(batch, quiet, true),
+        IndexCommand::Query(batch) => run_batch(batch, quiet, false),
+        IndexCommand::Stats(dir) => {
+            let index = Index::open(&dir.index)?;
+            print_json(&index.stats())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        IndexCommand::Verify(dir) => {
+            let index = Index::open(&dir.index)?;
+            let stats = index.verify()?;
+            println!(
+                "{}: ok ({} documents in {} segments, generation {})",
+                dir.index.display(),
+                thousands(stats.documents),
+                stats.segments,
+                stats.generation
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        IndexCommand::Pairs(dir) => {
+            let index = Index::open(&dir.index)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            index.write_pairs_jsonl(&mut out)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// `index add` (`commit`) or `index query`.
+fn run_batch(args: BatchArgs, quiet: bool, commit: bool) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let resources = args.resources.resources()?;
+    let lock = if commit {
+        std::fs::create_dir_all(&args.index)
+            .with_context(|| format!("{}: cannot create the index folder", args.index.display()))?;
+        let wait = if args.wait == 0 { Wait::No } else { Wait::Up(Duration::from_secs(args.wait)) };
+        Some(WriterLock::acquire(&args.index, wait)?)
+    } else {
+        None
+    };
+    let mut index = match (&lock, Index::open(&args.index)) {
+        (Some(lock), Err(_)) if !args.index.join("MANIFEST").exists() => {
+            let index = Index::create(&args.index, neardup::ScanConfig::default())?;
+            index.remove_leftovers(lock)?;
+            index
+        }
+        (Some(lock), Ok(index)) => {
+            index.remove_leftovers(lock)?;
+            index
+        }
+        (_, opened) => opened?,
+    };
+    let console = Arc::new(Console::new(quiet));
+    let mut reader = ReportingReader::new(args.input.open(false)?, Arc::clone(&console));
+    let matched = match_batch(&index, &mut reader, &resources, console.as_ref())?;
+    reader.finish(matched.counts.read, args.input.strict)?;
+    if let Some(path) = &args.pairs {
+        write_atomically(path, |w| matched.write_new_pairs_jsonl(w))?;
+    }
+    write_summary(&matched)?;
+    let c = matched.counts.clone();
+    let changes = matched.changes.clone();
+    let generation = match &lock {
+        Some(lock) if c.added > 0 || c.replaced > 0 => {
+            Some(index.commit(lock, matched.segment, &matched.state)?)
+        }
+        _ => None,
+    };
+    console.warn(&format!(
+        "neardup: {} documents read ({} added, {} replaced, {} already indexed) in {:.1} s: \
+         {} new pairs, {} withdrawn; {} new clusters, {} grown, {} merged{}",
+        thousands(c.read),
+        thousands(c.added),
+        thousands(c.replaced),
+        thousands(c.unchanged),
+        started.elapsed().as_secs_f64(),
+        thousands(c.new_pairs),
+        thousands(c.withdrawn_pairs),
+        changes.new.len(),
+        changes.grown.len(),
+        changes.merged.len(),
+        match generation {
+            Some(g) => format!("; committed as generation {g}"),
+            None if commit => "; nothing to commit".to_owned(),
+            None => String::new(),
+        }
+    ));
+    if args.fail_on_new && c.new_pairs > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The text summary on stdout: new pairs and cluster changes.
+fn write_summary(matched: &BatchMatch) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let scan = &matched.scan;
+    writeln!(out, "new pairs: {}", matched.new_edges.len())?;
+    for &i in &matched.new_edges {
+        let e = &scan.edges[i];
+        writeln!(
+            out,
+            "  {} {} {} (jaccard {:.3})",
+            neardup::report::terminal_safe(scan.id(e.a)),
+            e.relation,
+            neardup::report::terminal_safe(scan.id(e.b)),
+            e.scores.jaccard()
+        )?;
+    }
+    for (kept, absorbed) in &matched.changes.merged {
+        let names: Vec<String> = absorbed.iter().map(|&c| format!("c{c}")).collect();
+        writeln!(out, "cluster c{kept} absorbed {}", names.join(", "))?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,493 @@
+//! Matching a batch against the index: what `index add` and `index query`
+//! compute before anything is written.
+//!
+//! ```text
+//! batch ──sketch──▶ band keys, fingerprints, shingles, content hashes
+//! segments ──pass A──▶ registry (ids, contents, replaced) + stored documents
+//!                      sharing a key with the batch + stored holders of the
+//!                      batch's rare shingles
+//! shingles whose document frequency reaches min_df with this batch
+//!     ──▶ stored documents whose boilerplate changes (C)
+//! segments ──passes B, C (only when C is not empty)──▶ their neighbours
+//! segments ──pass D──▶ texts of the neighbourhood N, C and their copies
+//! scan of N ∪ C ∪ batch, with the index-wide frequent shingles
+//!     ──▶ pairs touching the batch or C replace the stored ones
+//! ```
+//!
+//! A pair can only involve the batch if the two documents share a band key
+//! or a passage fingerprint, so the neighbourhood holds every stored
+//! document a full scan could pair with the batch. Boilerplate depends on
+//! document frequencies over the whole collection: the scan is told which
+//! shingles are frequent index-wide ([`Scanner::with_known_frequent`]), and
+//! stored documents holding a shingle that becomes frequent with this batch
+//! are scanned again, with their neighbours, so that their pairs are what a
+//! full scan would now find. Exact copies are scanned together, as a scan
+//! groups them.
+//!
+//! Known difference from one scan of everything: a band key or passage
+//! fingerprint shared by more documents than the bucket cap is paired
+//! through a hub chosen among the documents scanned, not among all the
+//! documents that share it.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::Index;
+use super::segment::{DocRecord, SegmentData, StoredLink};
+use super::state::{
+    ClusterChanges, IndexState, StoredPair, assign_cluster_ids, cluster_name, relation_code,
+};
+use crate::boilerplate::FrequentShingles;
+use crate::ingest::Document;
+use crate::progress::Progress;
+use crate::report::Report;
+use crate::scan::{DocSketch, ScanOutcome, Scanner};
+use crate::spill::Resources;
+use crate::{Error, Result};
+
+/// Counts of one batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BatchCounts {
+    /// Documents read.
+    pub read: u64,
+    /// Documents already indexed with the same content, skipped.
+    pub unchanged: u64,
+    /// Documents that replace an indexed one with the same id.
+    pub replaced: u64,
+    /// Documents added.
+    pub added: u64,
+    /// Stored documents whose boilerplate changed with this batch.
+    pub rechecked: u64,
+    /// Stored documents scanned with the batch.
+    pub neighbours: u64,
+    /// Pairs not known before.
+    pub new_pairs: u64,
+    /// Stored pairs no longer found.
+    pub withdrawn_pairs: u64,
+}
+
+/// A batch matched against the index, ready to be committed or reported.
+pub struct BatchMatch {
+    /// The scan of the batch with its neighbourhood.
+    pub scan: ScanOutcome,
+    /// Global document number of each scanned document.
+    pub global: Vec<u32>,
+    /// Indices in `scan.edges` of the pairs not known before.
+    pub new_edges: Vec<usize>,
+    /// Stored pairs no longer found (their documents were replaced, or
+    /// their boilerplate changed).
+    pub withdrawn: Vec<StoredPair>,
+    /// The state after this batch.
+    pub state: IndexState,
+    /// How the clusters changed.
+    pub changes: ClusterChanges,
+    /// The batch as a segment.
+    pub segment: SegmentData,
+    /// Counts.
+    pub counts: BatchCounts,
+}
+
+/// What the first pass over the segments finds.
+#[derive(Default)]
+struct Registry {
+    /// Live documents by id.
+    by_id: HashMap<String, (u32, Option<u128>)>,
+    /// Live documents by content.
+    by_content: HashMap<u128, Vec<u32>>,
+    /// Replaced documents.
+    dead: HashSet<u32>,
+}
+
+impl Registry {
+    fn add_segment(&mut self, seg: &SegmentData) {
+        for &d in &seg.replaced {
+            self.dead.insert(d);
+        }
+        for (i, rec) in seg.docs.iter().enumerate() {
+            let doc = seg.first_doc + i as u32;
+            if let Some((old, hash)) = self.by_id.insert(rec.id.clone(), (doc, rec.content_hash))
+                && let Some(h) = hash
+                && let Some(v) = self.by_content.get_mut(&h)
+            {
+                v.retain(|&d| d != old);
+            }
+            if let Some(h) = rec.content_hash {
+                self.by_content.entry(h).or_default().push(doc);
+            }
+        }
+    }
+
+    fn live(&self, doc: u32) -> bool {
+        !self.dead.contains(&doc)
+    }
+
+    /// `docs` and every live document with the same content as one of them.
+    fn with_copies(&self, docs: &HashSet<u32>, content: &HashMap<u32, u128>) -> Vec<u32> {
+        let mut out: HashSet<u32> = docs.clone();
+        for d in docs {
+            if let Some(copies) = content.get(d).and_then(|h| self.by_content.get(h)) {
+                out.extend(copies.iter().copied().filter(|&c| self.live(c)));
+            }
+        }
+        let mut out: Vec<u32> = out.into_iter().collect();
+        out.sort_unstable();
+        out
+    }
+}
+
+/// Calls `f` with every entry of `entries` (sorted by key) whose key is in
+/// `keys` (sorted, distinct).
+fn join(entries: &[(u64, u32)], keys: &[u64], mut f: impl FnMut(u64, u32)) {
+    let (mut i, mut j) = (0, 0);
+    while i < entries.len() && j < keys.len() {
+        match entries[i].0.cmp(&keys[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                f(entries[i].0, entries[i].1);
+                i += 1;
+            }
+        }
+    }
+}
+
+fn sorted_distinct(mut v: Vec<u64>) -> Vec<u64> {
+    v.par_sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Every segment of `index`, one at a time.
+fn for_each_segment(index: &Index, mut f: impl FnMut(&SegmentData)) -> Result<()> {
+    for entry in &index.manifest().segments {
+        f(&index.segment(entry)?);
+    }
+    Ok(())
+}
+
+/// The keys of some stored documents, read from the segments' postings.
+fn stored_keys(index: &Index, docs: &HashSet<u32>) -> Result<(Vec<u64>, Vec<u64>)> {
+    let (mut bands, mut passages) = (Vec::new(), Vec::new());
+    for_each_segment(index, |seg| {
+        bands.extend(seg.bands.iter().filter(|e| docs.contains(&e.1)).map(|e| e.0));
+        passages.extend(seg.passages.iter().filter(|e| docs.contains(&e.1)).map(|e| e.0));
+    })?;
+    Ok((sorted_distinct(bands), sorted_distinct(passages)))
+}
+
+/// Stored documents sharing a band key or a fingerprint with the given keys.
+fn neighbours_of(index: &Index, bands: &[u64], passages: &[u64]) -> Result<HashSet<u32>> {
+    let mut out = HashSet::new();
+    for_each_segment(index, |seg| {
+        join(&seg.bands, bands, |_, d| {
+            out.insert(d);
+        });
+        join(&seg.passages, passages, |_, d| {
+            out.insert(d);
+        });
+    })?;
+    Ok(out)
+}
+
+/// Matches `documents` against `index`; nothing is written.
+pub fn match_batch(
+    index: &Index,
+    documents: impl Iterator<Item = Document>,
+    resources: &Resources,
+    progress: &dyn Progress,
+) -> Result<BatchMatch> {
+    let config = index.manifest().config.clone();
+    let scanner = Scanner::new(config.clone())?;
+    let state = index.state()?;
+    let min_df = config.boilerplate.min_df.max(2);
+    let next_doc = index.manifest().next_doc;
+
+    let documents: Vec<Document> = documents.collect();
+    let read = documents.len() as u64;
+    let sketches: Vec<DocSketch> = documents.into_par_iter().map(|d| scanner.sketch(d)).collect();
+    let known = FrequentShingles::from_sorted(state.frequent.clone());
+    let rare: Vec<u64> = sorted_distinct(
+        sketches
+            .iter()
+            .flat_map(|s| s.shingles.as_slice().iter().copied())
+            .filter(|&h| !known.contains(h))
+            .collect(),
+    );
+    let batch_bands = sorted_distinct(sketches.iter().flat_map(|s| s.band_entries()).collect());
+    let batch_passages =
+        sorted_distinct(sketches.iter().flat_map(|s| s.fingerprints.iter().copied()).collect());
+
+    // Pass A: the registry, the stored holders of the batch's rare
+    // shingles, and the stored documents sharing a key with the batch.
+    let mut registry = Registry::default();
+    let mut holders: Vec<(u64, u32)> = Vec::new();
+    // (key, stored document, is a band key)
+    let mut near: Vec<(u64, u32, bool)> = Vec::new();
+    for_each_segment(index, |seg| {
+        registry.add_segment(seg);
+        join(&seg.postings, &rare, |h, d| holders.push((h, d)));
+        join(&seg.bands, &batch_bands, |k, d| near.push((k, d, true)));
+        join(&seg.passages, &batch_passages, |k, d| near.push((k, d, false)));
+    })?;
+
+    // Which batch documents are new, changed or already indexed.
+    let mut counts = BatchCounts { read, ..BatchCounts::default() };
+    let mut added: Vec<DocSketch> = Vec::new();
+    let mut replaced: Vec<u32> = Vec::new();
+    for s in sketches {
+        match registry.by_id.get(&s.id) {
+            Some(&(old, hash)) if registry.live(old) => {
+                if hash == s.content_hash {
+                    counts.unchanged += 1;
+                    continue;
+                }
+                replaced.push(old);
+                counts.replaced += 1;
+            }
+            _ => {}
+        }
+        added.push(s);
+    }
+    for &d in &replaced {
+        registry.dead.insert(d);
+    }
+    counts.added = added.len() as u64;
+    let first = next_doc;
+
+    // The batch's holders: its first document of each content new to the
+    // index. Document frequencies count distinct contents.
+    let mut postings: Vec<(u64, u32)> = Vec::new();
+    let mut seen_content = HashSet::new();
+    for (i, s) in added.iter().enumerate() {
+        let Some(h) = s.content_hash else { continue };
+        let stored =
+            registry.by_content.get(&h).is_some_and(|v| v.iter().any(|&d| registry.live(d)));
+        if !stored && seen_content.insert(h) {
+            let doc = first + i as u32;
+            postings.extend(s.shingles.as_slice().iter().map(|&sh| (sh, doc)));
+        }
+    }
+    postings.par_sort_unstable();
+
+    // Shingles that become frequent with this batch, and the stored
+    // documents whose boilerplate that changes.
+    holders.retain(|&(_, d)| registry.live(d));
+    holders.sort_unstable();
+    let mut frequent = state.frequent.clone();
+    let mut rechecked: HashSet<u32> = HashSet::new();
+    let mut p = 0;
+    for run in postings.chunk_by(|a, b| a.0 == b.0) {
+        let h = run[0].0;
+        if known.contains(h) {
+            continue;
+        }
+        while p < holders.len() && holders[p].0 < h {
+            p += 1;
+        }
+        let stored = holders[p..].iter().take_while(|e| e.0 == h).count();
+        if stored + run.len() >= min_df as usize {
+            frequent.push(h);
+            rechecked.extend(holders[p..p + stored].iter().map(|e| e.1));
+        }
+    }
+    frequent.par_sort_unstable();
+    let content: HashMap<u32, u128> = registry
+        .by_content
+        .iter()
+        .flat_map(|(&h, docs)| docs.iter().map(move |&d| (d, h)))
+        .collect();
+    let rechecked = registry.with_copies(&rechecked, &content);
+    counts.rechecked = rechecked.len() as u64;
+
+    // The neighbourhood: stored documents sharing a key with the added
+    // documents or with the rechecked ones.
+    let added_bands: HashSet<u64> = added.iter().flat_map(|s| s.band_entries()).collect();
+    let added_passages: HashSet<u64> =
+        added.iter().flat_map(|s| s.fingerprints.iter().copied()).collect();
+    // Pass A looked up the keys of the whole batch, unchanged documents
+    // included: keep the hits on keys of added documents.
+    let mut around: HashSet<u32> = near
+        .iter()
+        .filter(
+            |&&(k, _, band)| {
+                if band { added_bands.contains(&k) } else { added_passages.contains(&k) }
+            },
+        )
+        .map(|e| e.1)
+        .collect();
+    around.extend(rechecked.iter().copied());
+    if !rechecked.is_empty() {
+        let set: HashSet<u32> = rechecked.iter().copied().collect();
+        let (bands, passages) = stored_keys(index, &set)?;
+        around.extend(neighbours_of(index, &bands, &passages)?);
+    }
+    around.retain(|&d| registry.live(d));
+    let stored_scan = registry.with_copies(&around, &content);
+    counts.neighbours = stored_scan.len() as u64;
+
+    // Pass D: the stored documents to scan, in document order.
+    let wanted: HashSet<u32> = stored_scan.iter().copied().collect();
+    let mut stored_docs: Vec<(u32, Document)> = Vec::with_capacity(stored_scan.len());
+    for_each_segment(index, |seg| {
+        for (i, (rec, text)) in seg.docs.iter().zip(&seg.texts).enumerate() {
+            let doc = seg.first_doc + i as u32;
+            if wanted.contains(&doc) {
+                stored_docs.push((doc, stored_document(rec, text)));
+            }
+        }
+    })?;
+    stored_docs.sort_unstable_by_key(|e| e.0);
+
+    let mut global: Vec<u32> = stored_docs.iter().map(|e| e.0).collect();
+    global.extend((0..added.len() as u32).map(|i| first + i));
+    let scan_docs: Vec<Document> = stored_docs
+        .into_iter()
+        .map(|e| e.1)
+        .chain(added.iter().map(|s| text_document(&s.id, &s.text, &s.date, &s.url)))
+        .collect();
+    let scan = scanner
+        .with_known_frequent(FrequentShingles::from_sorted(frequent.clone()))
+        .scan_with(scan_docs, resources, progress)?;
+
+    // Pairs touching the batch or a rechecked document replace the stored
+    // ones that touch them.
+    let focus = |d: u32| d >= first || rechecked.binary_search(&d).is_ok();
+    let dead = |d: u32| registry.dead.contains(&d);
+    let old: HashSet<(u32, u32, u8)> = state.pairs.iter().map(StoredPair::key).collect();
+    let mut pairs: Vec<StoredPair> = Vec::new();
+    let mut withdrawn: Vec<StoredPair> = Vec::new();
+    for p in &state.pairs {
+        if focus(p.a) || focus(p.b) || dead(p.a) || dead(p.b) {
+            withdrawn.push(*p);
+        } else {
+            pairs.push(*p);
+        }
+    }
+    let mut new_edges = Vec::new();
+    let mut found: HashSet<(u32, u32, u8)> = HashSet::new();
+    for (i, e) in scan.edges.iter().enumerate() {
+        let (a, b) = (global[e.a as usize], global[e.b as usize]);
+        if !(focus(a) || focus(b)) {
+            continue;
+        }
+        let stored = StoredPair {
+            a,
+            b,
+            relation: relation_code(e.relation),
+            shared: e.scores.shared,
+            len_a: e.scores.len_a,
+            len_b: e.scores.len_b,
+        };
+        found.insert(stored.key());
+        if !old.contains(&stored.key()) {
+            new_edges.push(i);
+        }
+        pairs.push(stored);
+    }
+    withdrawn.retain(|p| !found.contains(&p.key()));
+    pairs.sort_unstable_by_key(StoredPair::key);
+    counts.new_pairs = new_edges.len() as u64;
+    counts.withdrawn_pairs = withdrawn.len() as u64;
+
+    let (clusters, next_cluster, changes) = assign_cluster_ids(&state, &pairs);
+    let new_state = IndexState { pairs, clusters, next_cluster, frequent };
+
+    let links = new_edges
+        .iter()
+        .map(|&i| {
+            let e = &scan.edges[i];
+            StoredLink {
+                a: global[e.a as usize],
+                b: global[e.b as usize],
+                relation: relation_code(e.relation),
+            }
+        })
+        .collect();
+    let mut segment = SegmentData {
+        first_doc: first,
+        docs: added
+            .iter()
+            .map(|s| DocRecord {
+                id: s.id.clone(),
+                content_hash: s.content_hash,
+                url: s.url.clone(),
+                date: s.date.clone(),
+                tokens: s.tokens,
+            })
+            .collect(),
+        texts: Vec::with_capacity(added.len()),
+        postings,
+        links,
+        replaced,
+        ..SegmentData::default()
+    };
+    for (i, s) in added.into_iter().enumerate() {
+        let doc = first + i as u32;
+        segment.bands.extend(s.band_entries().into_iter().map(|k| (k, doc)));
+        segment.passages.extend(s.fingerprints.iter().map(|&f| (f, doc)));
+        segment.texts.push(s.text);
+    }
+    segment.bands.par_sort_unstable();
+    segment.bands.dedup();
+    segment.passages.par_sort_unstable();
+    segment.passages.dedup();
+    let mut matched = BatchMatch {
+        scan,
+        global,
+        new_edges,
+        withdrawn,
+        state: new_state,
+        changes,
+        segment,
+        counts,
+    };
+    let mut report = Vec::new();
+    matched.write_new_pairs_jsonl(&mut report).map_err(|e| Error::io("<index report>", e))?;
+    matched.segment.report = report;
+    Ok(matched)
+}
+
+/// A stored document as the scan reads it.
+fn stored_document(rec: &DocRecord, text: &str) -> Document {
+    text_document(&rec.id, text, &rec.date, &rec.url)
+}
+
+/// A text document with its id, date and URL.
+fn text_document(id: &str, text: &str, date: &Option<String>, url: &Option<String>) -> Document {
+    let mut doc = Document::new(id, text);
+    doc.date.clone_from(date);
+    doc.url.clone_from(url);
+    doc
+}
+
+impl BatchMatch {
+    /// The stable cluster id of global document `doc`, if it is clustered.
+    pub fn cluster_of(&self, doc: u32) -> Option<u64> {
+        self.state.clusters.iter().find(|c| c.members.binary_search(&doc).is_ok()).map(|c| c.id)
+    }
+
+    /// Writes the new pairs as JSONL, in the records of `scan --pairs`, with
+    /// the index's cluster ids.
+    pub fn write_new_pairs_jsonl(&self, mut w: impl Write) -> std::io::Result<()> {
+        let report = Report::new(&self.scan);
+        let cluster_of = self.state.cluster_of();
+        for &i in &self.new_edges {
+            let edge = &self.scan.edges[i];
+            let evidence = self.scan.evidence(i).map_err(std::io::Error::other)?;
+            let mut record = report.pair(edge, &evidence);
+            let name = edge
+                .relation
+                .is_equivalence()
+                .then(|| cluster_of.get(&self.global[edge.a as usize]))
+                .flatten()
+                .map(|&c| cluster_name(c));
+            record.cluster = name.as_deref();
+            serde_json::to_writer(&mut w, &record)?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()
+    }
+}

@@ -1,0 +1,156 @@
+//! `neardup index`: batches added one after another find what one scan
+//! finds, report only what is new, and keep cluster ids.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{Dir, neardup, repo};
+
+/// The demo corpus as JSONL batches: documents dealt round-robin, ids their
+/// paths under `corpora/demo`.
+fn demo_batches(dir: &Dir, batches: usize) -> Vec<(PathBuf, BTreeSet<String>)> {
+    let root = repo().join("corpora/demo");
+    let mut files = Vec::new();
+    collect(&root, &mut files);
+    files.sort();
+    (0..batches)
+        .map(|b| {
+            let mut ids = BTreeSet::new();
+            let mut jsonl = String::new();
+            for path in files.iter().skip(b).step_by(batches) {
+                let id = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                let text = std::fs::read_to_string(path).unwrap();
+                jsonl.push_str(&serde_json::json!({"id": id, "text": text}).to_string());
+                jsonl.push('\n');
+                ids.insert(id);
+            }
+            (dir.write(&format!("batch{b}.jsonl"), jsonl), ids)
+        })
+        .collect()
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else if path.extension().is_some_and(|e| e == "txt" || e == "md") {
+            out.push(path);
+        }
+    }
+}
+
+fn pairs(jsonl: &str) -> BTreeSet<(String, String, String)> {
+    jsonl
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let s = |k: &str| v[k].as_str().unwrap().to_owned();
+            (s("a"), s("b"), s("relation"))
+        })
+        .collect()
+}
+
+#[test]
+fn batches_added_one_after_another_find_what_one_scan_finds() {
+    let dir = Dir::new();
+    let batches = demo_batches(&dir, 3);
+    let index = dir.path().join("index");
+    let scan = neardup()
+        .args(["scan", "--quiet", "--format", "jsonl"])
+        .args(batches.iter().map(|b| &b.0))
+        .output()
+        .unwrap();
+    assert!(scan.status.success());
+    let expected = pairs(&String::from_utf8(scan.stdout).unwrap());
+    assert!(expected.len() > 10, "the demo corpus has pairs");
+
+    let mut reported = BTreeSet::new();
+    for (path, ids) in &batches {
+        let report = dir.path().join("new.jsonl");
+        neardup()
+            .args(["index", "add", "--quiet", "--index"])
+            .arg(&index)
+            .arg(path)
+            .arg("--pairs")
+            .arg(&report)
+            .assert()
+            .success();
+        let new = pairs(&std::fs::read_to_string(&report).unwrap());
+        for (a, b, _) in &new {
+            assert!(ids.contains(a) || ids.contains(b), "{a} {b}: not in this batch");
+        }
+        reported.extend(new);
+    }
+    let all = neardup().args(["index", "pairs", "--index"]).arg(&index).output().unwrap();
+    assert!(all.status.success());
+    let stored = pairs(&String::from_utf8(all.stdout).unwrap());
+    assert_eq!(stored, expected);
+    assert_eq!(reported, expected, "every pair reported once, when it was new");
+    neardup().args(["index", "verify", "--index"]).arg(&index).assert().success();
+}
+
+#[test]
+fn a_batch_added_again_adds_nothing_and_fail_on_new_says_when_there_is_news() {
+    let dir = Dir::new();
+    let batches = demo_batches(&dir, 2);
+    let index = dir.path().join("index");
+    let add = |path: &Path| {
+        neardup()
+            .args(["index", "add", "--quiet", "--fail-on-new", "--index"])
+            .arg(&index)
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(add(&batches[0].0).status.code(), Some(1), "the first batch has pairs");
+    let again = add(&batches[0].0);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("new pairs: 0"));
+    let stats = |index: &Path| -> Value {
+        let out = neardup().args(["index", "stats", "--index"]).arg(index).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let before = stats(&index);
+    assert_eq!(before["generation"], 1, "nothing committed for an unchanged batch");
+    // A query reports the second batch's pairs without adding it.
+    let query = neardup()
+        .args(["index", "query", "--quiet", "--fail-on-new", "--index"])
+        .arg(&index)
+        .arg(&batches[1].0)
+        .output()
+        .unwrap();
+    assert_eq!(query.status.code(), Some(1));
+    assert_eq!(stats(&index), before);
+}
+
+#[test]
+fn a_changed_document_replaces_the_old_version() {
+    let dir = Dir::new();
+    let index = dir.path().join("index");
+    let story = crate::util::article("01");
+    let other = crate::util::article("02");
+    let first = dir.write(
+        "first.jsonl",
+        format!(
+            "{}\n{}\n",
+            serde_json::json!({"id": "x", "text": story}),
+            serde_json::json!({"id": "y", "text": story})
+        ),
+    );
+    let second =
+        dir.write("second.jsonl", format!("{}\n", serde_json::json!({"id": "y", "text": other})));
+    for path in [&first, &second] {
+        neardup()
+            .args(["index", "add", "--quiet", "--index"])
+            .arg(&index)
+            .arg(path)
+            .assert()
+            .success();
+    }
+    let all = neardup().args(["index", "pairs", "--index"]).arg(&index).output().unwrap();
+    assert!(pairs(&String::from_utf8(all.stdout).unwrap()).is_empty(), "y no longer copies x");
+    neardup().args(["index", "verify", "--index"]).arg(&index).assert().success();
+}
