@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use neardup::index::state::cluster_name;
 use neardup::index::{BatchMatch, Index, Wait, WriterLock, match_batch};
 use neardup::report::thousands;
 use serde::Serialize;
@@ -115,32 +116,23 @@ fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
 fn run_batch(args: BatchArgs, quiet: bool, commit: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let resources = args.resources.resources()?;
-    let lock = if commit {
+    let (lock, mut index) = if commit {
         std::fs::create_dir_all(&args.index)
             .with_context(|| format!("{}: cannot create the index folder", args.index.display()))?;
         let wait = if args.wait == 0 { Wait::No } else { Wait::Up(Duration::from_secs(args.wait)) };
-        Some(WriterLock::acquire(&args.index, wait)?)
+        let lock = WriterLock::acquire(&args.index, wait)?;
+        let index = Index::open_or_create(&args.index, neardup::ScanConfig::default(), &lock)?;
+        (Some(lock), index)
     } else {
-        None
-    };
-    let mut index = match (&lock, Index::open(&args.index)) {
-        (Some(lock), Err(_)) if !args.index.join("MANIFEST").exists() => {
-            let index = Index::create(&args.index, neardup::ScanConfig::default())?;
-            index.remove_leftovers(lock)?;
-            index
-        }
-        (Some(lock), Ok(index)) => {
-            index.remove_leftovers(lock)?;
-            index
-        }
-        (_, opened) => opened?,
+        (None, Index::open(&args.index)?)
     };
     let console = Arc::new(Console::new(quiet));
     let mut reader = ReportingReader::new(args.input.open(false)?, Arc::clone(&console));
     let matched = match_batch(&index, &mut reader, &resources, console.as_ref())?;
     reader.finish(matched.counts.read, args.input.strict)?;
     if let Some(path) = &args.pairs {
-        write_atomically(path, |w| matched.write_new_pairs_jsonl(w))?;
+        // The records the segment keeps are the report.
+        write_atomically(path, |w| w.write_all(&matched.segment.report))?;
     }
     write_summary(&matched)?;
     let c = matched.counts.clone();
@@ -194,8 +186,8 @@ fn write_summary(matched: &BatchMatch) -> anyhow::Result<()> {
         )?;
     }
     for (kept, absorbed) in &matched.changes.merged {
-        let names: Vec<String> = absorbed.iter().map(|&c| format!("c{c}")).collect();
-        writeln!(out, "cluster c{kept} absorbed {}", names.join(", "))?;
+        let names: Vec<String> = absorbed.iter().map(|&c| cluster_name(c)).collect();
+        writeln!(out, "cluster {} absorbed {}", cluster_name(*kept), names.join(", "))?;
     }
     out.flush()?;
     Ok(())

@@ -97,6 +97,8 @@ struct Registry {
     by_id: HashMap<String, (u32, Option<u128>)>,
     /// Live documents by content.
     by_content: HashMap<u128, Vec<u32>>,
+    /// The content of every stored document.
+    content_of: HashMap<u32, u128>,
     /// Replaced documents.
     dead: HashSet<u32>,
 }
@@ -116,6 +118,7 @@ impl Registry {
             }
             if let Some(h) = rec.content_hash {
                 self.by_content.entry(h).or_default().push(doc);
+                self.content_of.insert(doc, h);
             }
         }
     }
@@ -125,10 +128,10 @@ impl Registry {
     }
 
     /// `docs` and every live document with the same content as one of them.
-    fn with_copies(&self, docs: &HashSet<u32>, content: &HashMap<u32, u128>) -> Vec<u32> {
+    fn with_copies(&self, docs: &HashSet<u32>) -> Vec<u32> {
         let mut out: HashSet<u32> = docs.clone();
         for d in docs {
-            if let Some(copies) = content.get(d).and_then(|h| self.by_content.get(h)) {
+            if let Some(copies) = self.content_of.get(d).and_then(|h| self.by_content.get(h)) {
                 out.extend(copies.iter().copied().filter(|&c| self.live(c)));
             }
         }
@@ -207,18 +210,28 @@ pub fn match_batch(
 
     let documents: Vec<Document> = documents.collect();
     let read = documents.len() as u64;
-    let sketches: Vec<DocSketch> = documents.into_par_iter().map(|d| scanner.sketch(d)).collect();
+    // Each sketch with its band keys as grouping keys (computed once).
+    let sketches: Vec<(DocSketch, Vec<u64>)> = documents
+        .into_par_iter()
+        .map(|d| {
+            let s = scanner.sketch(d);
+            let bands = s.band_entries();
+            (s, bands)
+        })
+        .collect();
     let known = FrequentShingles::from_sorted(state.frequent.clone());
     let rare: Vec<u64> = sorted_distinct(
         sketches
             .iter()
-            .flat_map(|s| s.shingles.as_slice().iter().copied())
+            .flat_map(|(s, _)| s.shingles.as_slice().iter().copied())
             .filter(|&h| !known.contains(h))
             .collect(),
     );
-    let batch_bands = sorted_distinct(sketches.iter().flat_map(|s| s.band_entries()).collect());
-    let batch_passages =
-        sorted_distinct(sketches.iter().flat_map(|s| s.fingerprints.iter().copied()).collect());
+    let batch_bands =
+        sorted_distinct(sketches.iter().flat_map(|(_, b)| b.iter().copied()).collect());
+    let batch_passages = sorted_distinct(
+        sketches.iter().flat_map(|(s, _)| s.fingerprints.iter().copied()).collect(),
+    );
 
     // Pass A: the registry, the stored holders of the batch's rare
     // shingles, and the stored documents sharing a key with the batch.
@@ -235,9 +248,9 @@ pub fn match_batch(
 
     // Which batch documents are new, changed or already indexed.
     let mut counts = BatchCounts { read, ..BatchCounts::default() };
-    let mut added: Vec<DocSketch> = Vec::new();
+    let mut added: Vec<(DocSketch, Vec<u64>)> = Vec::new();
     let mut replaced: Vec<u32> = Vec::new();
-    for s in sketches {
+    for (s, bands) in sketches {
         match registry.by_id.get(&s.id) {
             Some(&(old, hash)) if registry.live(old) => {
                 if hash == s.content_hash {
@@ -249,7 +262,7 @@ pub fn match_batch(
             }
             _ => {}
         }
-        added.push(s);
+        added.push((s, bands));
     }
     for &d in &replaced {
         registry.dead.insert(d);
@@ -261,7 +274,7 @@ pub fn match_batch(
     // index. Document frequencies count distinct contents.
     let mut postings: Vec<(u64, u32)> = Vec::new();
     let mut seen_content = HashSet::new();
-    for (i, s) in added.iter().enumerate() {
+    for (i, (s, _)) in added.iter().enumerate() {
         let Some(h) = s.content_hash else { continue };
         let stored =
             registry.by_content.get(&h).is_some_and(|v| v.iter().any(|&d| registry.live(d)));
@@ -294,19 +307,14 @@ pub fn match_batch(
         }
     }
     frequent.par_sort_unstable();
-    let content: HashMap<u32, u128> = registry
-        .by_content
-        .iter()
-        .flat_map(|(&h, docs)| docs.iter().map(move |&d| (d, h)))
-        .collect();
-    let rechecked = registry.with_copies(&rechecked, &content);
+    let rechecked = registry.with_copies(&rechecked);
     counts.rechecked = rechecked.len() as u64;
 
     // The neighbourhood: stored documents sharing a key with the added
     // documents or with the rechecked ones.
-    let added_bands: HashSet<u64> = added.iter().flat_map(|s| s.band_entries()).collect();
+    let added_bands: HashSet<u64> = added.iter().flat_map(|(_, b)| b.iter().copied()).collect();
     let added_passages: HashSet<u64> =
-        added.iter().flat_map(|s| s.fingerprints.iter().copied()).collect();
+        added.iter().flat_map(|(s, _)| s.fingerprints.iter().copied()).collect();
     // Pass A looked up the keys of the whole batch, unchanged documents
     // included: keep the hits on keys of added documents.
     let mut around: HashSet<u32> = near
@@ -325,7 +333,7 @@ pub fn match_batch(
         around.extend(neighbours_of(index, &bands, &passages)?);
     }
     around.retain(|&d| registry.live(d));
-    let stored_scan = registry.with_copies(&around, &content);
+    let stored_scan = registry.with_copies(&around);
     counts.neighbours = stored_scan.len() as u64;
 
     // Pass D: the stored documents to scan, in document order.
@@ -346,7 +354,7 @@ pub fn match_batch(
     let scan_docs: Vec<Document> = stored_docs
         .into_iter()
         .map(|e| e.1)
-        .chain(added.iter().map(|s| text_document(&s.id, &s.text, &s.date, &s.url)))
+        .chain(added.iter().map(|(s, _)| text_document(&s.id, &s.text, &s.date, &s.url)))
         .collect();
     let scan = scanner
         .with_known_frequent(FrequentShingles::from_sorted(frequent.clone()))
@@ -410,7 +418,7 @@ pub fn match_batch(
         first_doc: first,
         docs: added
             .iter()
-            .map(|s| DocRecord {
+            .map(|(s, _)| DocRecord {
                 id: s.id.clone(),
                 content_hash: s.content_hash,
                 url: s.url.clone(),
@@ -424,9 +432,9 @@ pub fn match_batch(
         replaced,
         ..SegmentData::default()
     };
-    for (i, s) in added.into_iter().enumerate() {
+    for (i, (s, bands)) in added.into_iter().enumerate() {
         let doc = first + i as u32;
-        segment.bands.extend(s.band_entries().into_iter().map(|k| (k, doc)));
+        segment.bands.extend(bands.into_iter().map(|k| (k, doc)));
         segment.passages.extend(s.fingerprints.iter().map(|&f| (f, doc)));
         segment.texts.push(s.text);
     }
@@ -464,11 +472,6 @@ fn text_document(id: &str, text: &str, date: &Option<String>, url: &Option<Strin
 }
 
 impl BatchMatch {
-    /// The stable cluster id of global document `doc`, if it is clustered.
-    pub fn cluster_of(&self, doc: u32) -> Option<u64> {
-        self.state.clusters.iter().find(|c| c.members.binary_search(&doc).is_ok()).map(|c| c.id)
-    }
-
     /// Writes the new pairs as JSONL, in the records of `scan --pairs`, with
     /// the index's cluster ids.
     pub fn write_new_pairs_jsonl(&self, mut w: impl Write) -> std::io::Result<()> {

@@ -93,6 +93,19 @@ impl Index {
         Ok(Index { dir: dir.to_path_buf(), manifest: Manifest::read(dir)? })
     }
 
+    /// Opens the index in `dir`, or creates one with `config` if `dir` holds
+    /// none (the writer's way in: the caller holds the writer lock). Files
+    /// a killed writer left behind are removed.
+    pub fn open_or_create(dir: &Path, config: ScanConfig, lock: &WriterLock) -> Result<Index> {
+        let index = if dir.join(manifest::MANIFEST_FILE).exists() {
+            Index::open(dir)?
+        } else {
+            Index::create(dir, config)?
+        };
+        index.remove_leftovers(lock)?;
+        Ok(index)
+    }
+
     /// The committed manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
@@ -232,23 +245,18 @@ impl Index {
         let cluster_of = state.cluster_of();
         let fail = |e: std::io::Error| Error::io("<pairs output>", e);
         for p in &state.pairs {
-            let s = p.scores();
             let relation = p.relation();
-            let record = serde_json::json!({
-                "a": ids[&p.a],
-                "b": ids[&p.b],
-                "relation": relation,
-                "jaccard": (s.jaccard() * 1e4).round() / 1e4,
-                "containment_a_in_b": (s.containment_a_in_b() * 1e4).round() / 1e4,
-                "containment_b_in_a": (s.containment_b_in_a() * 1e4).round() / 1e4,
-                "shared_shingles": s.shared,
-                "shingles_a": s.len_a,
-                "shingles_b": s.len_b,
-                "cluster": relation
-                    .is_equivalence()
-                    .then(|| cluster_of.get(&p.a).map(|&c| state::cluster_name(c)))
-                    .flatten(),
-            });
+            let cluster = relation
+                .is_equivalence()
+                .then(|| cluster_of.get(&p.a).map(|&c| state::cluster_name(c)))
+                .flatten();
+            let record = crate::report::PairRecord::scored(
+                &ids[&p.a],
+                &ids[&p.b],
+                relation,
+                &p.scores(),
+                cluster.as_deref(),
+            );
             serde_json::to_writer(&mut w, &record).map_err(|e| fail(e.into()))?;
             w.write_all(b"\n").map_err(fail)?;
         }

@@ -52,7 +52,7 @@ pub struct StoredLink {
     pub a: u32,
     /// Second document.
     pub b: u32,
-    /// The relation, as [`crate::relate::Relation::as_str`] spells it.
+    /// The relation, as [`super::state::relation_code`] numbers it.
     pub relation: u8,
 }
 

@@ -36,6 +36,7 @@ use crate::evidence::MatchedSpan;
 use crate::relate::{Edge, PairEvidence, Relation};
 use crate::scan::ScanOutcome;
 use crate::spin::{RewriteEvidence, Substitution};
+use crate::verify::PairScores;
 
 mod summary;
 
@@ -75,6 +76,33 @@ pub struct PairRecord<'a> {
     /// the alignment and the substitutions.
     #[serde(flatten)]
     pub rewrite: Option<RewriteRecord<'a>>,
+}
+
+impl<'a> PairRecord<'a> {
+    /// The record of a pair with its scores and no evidence.
+    pub fn scored(
+        a: &'a str,
+        b: &'a str,
+        relation: Relation,
+        scores: &PairScores,
+        cluster: Option<&'a str>,
+    ) -> Self {
+        PairRecord {
+            a,
+            b,
+            relation,
+            jaccard: round4(scores.jaccard()),
+            containment_a_in_b: round4(scores.containment_a_in_b()),
+            containment_b_in_a: round4(scores.containment_b_in_a()),
+            shared_shingles: scores.shared,
+            shingles_a: scores.len_a,
+            shingles_b: scores.len_b,
+            cluster,
+            matched_share: None,
+            spans: None,
+            rewrite: None,
+        }
+    }
 }
 
 /// The spun view's evidence, as written to `--pairs`.
@@ -177,7 +205,6 @@ impl<'a> Report<'a> {
     where
         'a: 'b,
     {
-        let s = &edge.scores;
         let cluster = edge
             .relation
             .is_equivalence()
@@ -185,19 +212,16 @@ impl<'a> Report<'a> {
             .flatten()
             .map(|c| self.outcome.clusters[c as usize].id.as_str());
         PairRecord {
-            a: self.outcome.id(edge.a),
-            b: self.outcome.id(edge.b),
-            relation: edge.relation,
-            jaccard: round4(s.jaccard()),
-            containment_a_in_b: round4(s.containment_a_in_b()),
-            containment_b_in_a: round4(s.containment_b_in_a()),
-            shared_shingles: s.shared,
-            shingles_a: s.len_a,
-            shingles_b: s.len_b,
-            cluster,
             matched_share: evidence.matched.as_ref().map(|ev| round4(ev.matched_share)),
             spans: evidence.matched.as_ref().map(|ev| ev.spans.as_slice()),
             rewrite: evidence.rewrite.as_ref().map(RewriteRecord::new),
+            ..PairRecord::scored(
+                self.outcome.id(edge.a),
+                self.outcome.id(edge.b),
+                edge.relation,
+                &edge.scores,
+                cluster,
+            )
         }
     }
 

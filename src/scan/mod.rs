@@ -188,12 +188,6 @@ impl Scanner {
         self
     }
 
-    /// Extracts the text and computes what pass 1 keeps of one document
-    /// (content hash, shingles, fingerprints, band keys).
-    pub fn sketch(&self, doc: Document) -> DocSketch {
-        self.sketch_document(doc)
-    }
-
     /// The configuration.
     pub fn config(&self) -> &ScanConfig {
         &self.config

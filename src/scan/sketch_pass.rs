@@ -155,7 +155,7 @@ impl Scanner {
             for batch in batch_rx {
                 let count = batch.len() as u64;
                 let sketched: Vec<DocSketch> =
-                    batch.into_par_iter().map(|doc| self.sketch_document(doc)).collect();
+                    batch.into_par_iter().map(|doc| self.sketch(doc)).collect();
                 if out_tx.send(sketched).is_err() {
                     break; // The writer stopped on an error; it reports it.
                 }
@@ -171,8 +171,9 @@ impl Scanner {
         built.finish()
     }
 
-    /// Extracts the text (for HTML) and computes everything pass 1 keeps.
-    pub(super) fn sketch_document(&self, doc: Document) -> DocSketch {
+    /// Extracts the text (for HTML) and computes everything pass 1 keeps of
+    /// one document (content hash, shingles, fingerprints, band keys).
+    pub fn sketch(&self, doc: Document) -> DocSketch {
         let input_bytes = doc.body.len() as u64;
         let text = doc.body.into_text(doc.url.as_deref());
         let f = self.featurizer.featurize(&text);
