@@ -9,7 +9,9 @@ absent) into BATCHES (default 5) JSONL files in a fixed random order, runs
   * the index's final pairs equal those of one `neardup scan` of all batches
     (a, b, relation; the diff is printed),
   * each batch's report holds only pairs that involve that batch,
-  * `neardup index verify` passes.
+  * `neardup index verify` passes,
+  * `neardup index compact` after the middle batch changes no pair (the
+    later batches are added to the merged segment).
 Exits 1 on any difference.
 """
 import json
@@ -81,6 +83,13 @@ def main():
             print(f"batch {b + 1}: {len(batch_ids)} documents, {len(new)} new pairs, "
                   f"{len(outside)} not involving the batch, {add_secs[-1]:.2f} s")
             failures += len(outside)
+            if b == batches // 2:
+                before = run("index", "pairs", "--index", index).stdout
+                print("  " + run("index", "compact", "--index", index).stdout.strip())
+                run("index", "verify", "--index", index)
+                if run("index", "pairs", "--index", index).stdout != before:
+                    print("  compact changed the pairs")
+                    failures += 1
         run("index", "verify", "--index", index)
         final = os.path.join(tmp, "final.jsonl")
         with open(final, "w") as out:

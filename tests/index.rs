@@ -154,3 +154,97 @@ fn a_changed_document_replaces_the_old_version() {
     assert!(pairs(&String::from_utf8(all.stdout).unwrap()).is_empty(), "y no longer copies x");
     neardup().args(["index", "verify", "--index"]).arg(&index).assert().success();
 }
+
+#[test]
+fn compaction_merges_segments_and_changes_no_answer() {
+    let dir = Dir::new();
+    let batches = demo_batches(&dir, 3);
+    // A replacement: the first document of batch 0 gets a new text.
+    let replaced = batches[0].1.iter().next().unwrap().clone();
+    let change = dir.write(
+        "change.jsonl",
+        format!("{}\n", serde_json::json!({"id": replaced, "text": crate::util::article("03")})),
+    );
+    let add = |index: &Path, path: &Path| {
+        let report = dir.path().join("new.jsonl");
+        neardup()
+            .args(["index", "add", "--quiet", "--index"])
+            .arg(index)
+            .arg(path)
+            .arg("--pairs")
+            .arg(&report)
+            .assert()
+            .success();
+        pairs(&std::fs::read_to_string(&report).unwrap())
+    };
+    let index_pairs = |index: &Path| {
+        let out = neardup().args(["index", "pairs", "--index"]).arg(index).output().unwrap();
+        assert!(out.status.success());
+        pairs(&String::from_utf8(out.stdout).unwrap())
+    };
+    let (plain, compacted) = (dir.path().join("plain"), dir.path().join("compacted"));
+    for index in [&plain, &compacted] {
+        add(index, &batches[0].0);
+        add(index, &batches[1].0);
+        add(index, &change);
+    }
+    let before = index_pairs(&compacted);
+    let out = neardup().args(["index", "compact", "--index"]).arg(&compacted).output().unwrap();
+    assert!(out.status.success());
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(said.contains("3 segments") && said.contains("1 replaced"), "{said}");
+    neardup().args(["index", "verify", "--index"]).arg(&compacted).assert().success();
+    assert_eq!(index_pairs(&compacted), before);
+    let files: Vec<String> = std::fs::read_dir(&compacted)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("seg-"))
+        .collect();
+    assert_eq!(files.len(), 1, "the merged segment replaces the others: {files:?}");
+    // The next batch finds the same new pairs with or without compaction.
+    assert_eq!(add(&compacted, &batches[2].0), add(&plain, &batches[2].0));
+    assert_eq!(index_pairs(&compacted), index_pairs(&plain));
+    neardup().args(["index", "verify", "--index"]).arg(&compacted).assert().success();
+}
+
+#[test]
+fn the_clusters_report_names_new_and_grown_clusters_with_their_new_members() {
+    let dir = Dir::new();
+    let index = dir.path().join("index");
+    let (one, two) = (crate::util::article("01"), crate::util::article("02"));
+    let line = |id: &str, text: &str| serde_json::json!({"id": id, "text": text}).to_string();
+    let first = dir.write("first.jsonl", format!("{}\n{}\n", line("x", &one), line("y", &one)));
+    let second = dir.write(
+        "second.jsonl",
+        format!("{}\n{}\n{}\n", line("z", &one), line("v", &two), line("w", &two)),
+    );
+    let add = |path: &Path| -> Vec<Value> {
+        let report = dir.path().join("clusters.jsonl");
+        neardup()
+            .args(["index", "add", "--quiet", "--index"])
+            .arg(&index)
+            .arg(path)
+            .arg("--clusters")
+            .arg(&report)
+            .assert()
+            .success();
+        let text = std::fs::read_to_string(&report).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let first = add(&first);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0]["change"], "new");
+    assert_eq!(first[0]["members"], serde_json::json!(["x", "y"]));
+    assert_eq!(first[0]["original"], "x");
+    let id = first[0]["id"].clone();
+    let mut second = add(&second);
+    second.sort_by_key(|r| r["members"][0].as_str().unwrap().to_owned());
+    assert_eq!(second.len(), 2, "{second:?}");
+    let (new, grown) = (&second[0], &second[1]);
+    assert_eq!((&new["change"], &new["members"]), (&"new".into(), &serde_json::json!(["v", "w"])));
+    assert_ne!(new["id"], id);
+    assert_eq!(grown["change"], "grown");
+    assert_eq!(grown["id"], id, "a cluster keeps its id when it grows");
+    assert_eq!(grown["members"], serde_json::json!(["x", "y", "z"]));
+    assert_eq!(grown["new_members"], serde_json::json!(["z"]));
+}

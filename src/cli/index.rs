@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use neardup::index::changes::write_cluster_changes_jsonl;
 use neardup::index::state::cluster_name;
-use neardup::index::{BatchMatch, Index, Wait, WriterLock, match_batch};
+use neardup::index::{BatchMatch, Index, Wait, WriterLock, cluster_changes, match_batch};
 use neardup::report::thousands;
 use serde::Serialize;
 
@@ -38,6 +39,27 @@ enum IndexCommand {
     Verify(DirArgs),
     /// Write every pair the index holds, as JSONL.
     Pairs(DirArgs),
+    /// Merge all segments into one, dropping what replaced documents left
+    /// behind. Later adds read one segment instead of one per batch.
+    Compact(CompactArgs),
+}
+
+/// Arguments of `index compact`.
+#[derive(Args, Debug)]
+struct CompactArgs {
+    /// The index folder.
+    #[arg(long, value_name = "DIR")]
+    index: PathBuf,
+    /// Seconds to wait for another writer to finish (0: fail at once,
+    /// naming it).
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    wait: u64,
+}
+
+/// The writer lock of `dir`, waiting up to `seconds`.
+fn writer_lock(dir: &std::path::Path, seconds: u64) -> anyhow::Result<WriterLock> {
+    let wait = if seconds == 0 { Wait::No } else { Wait::Up(Duration::from_secs(seconds)) };
+    Ok(WriterLock::acquire(dir, wait)?)
 }
 
 /// The index folder.
@@ -62,6 +84,11 @@ struct BatchArgs {
     /// with the index's cluster ids).
     #[arg(long, value_name = "FILE")]
     pairs: Option<PathBuf>,
+    /// Write the clusters this batch created or changed to FILE as JSONL
+    /// (the records of `scan --clusters`, plus what changed: new, grown or
+    /// merged, the new members, the absorbed cluster ids).
+    #[arg(long, value_name = "FILE")]
+    clusters: Option<PathBuf>,
     /// Exit with code 1 when new pairs were found (for cron wrappers).
     #[arg(long)]
     fail_on_new: bool,
@@ -101,7 +128,31 @@ pub fn run(args: IndexArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        IndexCommand::Compact(args) => {
+            let mut index = Index::open(&args.index)?;
+            let lock = writer_lock(&args.index, args.wait)?;
+            // Reopened under the lock: a writer may have committed meanwhile.
+            index = Index::open_or_create(index.dir(), index.manifest().config.clone(), &lock)?;
+            let started = Instant::now();
+            match index.compact(&lock)? {
+                None => println!("{}: one segment, nothing to compact", args.index.display()),
+                Some(c) => println!(
+                    "{}: {} segments ({}) merged into one ({}) in {:.1} s; {} replaced documents dropped",
+                    args.index.display(),
+                    c.segments_before,
+                    megabytes(c.bytes_before),
+                    megabytes(c.bytes_after),
+                    started.elapsed().as_secs_f64(),
+                    thousands(c.replaced)
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
@@ -119,8 +170,7 @@ fn run_batch(args: BatchArgs, quiet: bool, commit: bool) -> anyhow::Result<ExitC
     let (lock, mut index) = if commit {
         std::fs::create_dir_all(&args.index)
             .with_context(|| format!("{}: cannot create the index folder", args.index.display()))?;
-        let wait = if args.wait == 0 { Wait::No } else { Wait::Up(Duration::from_secs(args.wait)) };
-        let lock = WriterLock::acquire(&args.index, wait)?;
+        let lock = writer_lock(&args.index, args.wait)?;
         let index = Index::open_or_create(&args.index, neardup::ScanConfig::default(), &lock)?;
         (Some(lock), index)
     } else {
@@ -134,6 +184,10 @@ fn run_batch(args: BatchArgs, quiet: bool, commit: bool) -> anyhow::Result<ExitC
         // The records the segment keeps are the report.
         write_atomically(path, |w| w.write_all(&matched.segment.report))?;
     }
+    if let Some(path) = &args.clusters {
+        let records = cluster_changes(&index, &matched)?;
+        write_atomically(path, |w| write_cluster_changes_jsonl(&records, w))?;
+    }
     write_summary(&matched)?;
     let c = matched.counts.clone();
     let changes = matched.changes.clone();
@@ -145,7 +199,8 @@ fn run_batch(args: BatchArgs, quiet: bool, commit: bool) -> anyhow::Result<ExitC
     };
     console.warn(&format!(
         "neardup: {} documents read ({} added, {} replaced, {} already indexed) in {:.1} s: \
-         {} new pairs, {} withdrawn; {} new clusters, {} grown, {} merged{}",
+         {} new pairs, {} withdrawn; {} new clusters, {} grown, {} merged; scanned with {} stored \
+         neighbours ({} rechecked for new boilerplate){}",
         thousands(c.read),
         thousands(c.added),
         thousands(c.replaced),
@@ -156,6 +211,8 @@ fn run_batch(args: BatchArgs, quiet: bool, commit: bool) -> anyhow::Result<ExitC
         changes.new.len(),
         changes.grown.len(),
         changes.merged.len(),
+        thousands(c.neighbours),
+        thousands(c.rechecked),
         match generation {
             Some(g) => format!("; committed as generation {g}"),
             None if commit => "; nothing to commit".to_owned(),

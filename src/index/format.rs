@@ -1,23 +1,31 @@
-//! The container every index file uses: a header, sections, a checksum.
+//! The container every index file uses: a checked header, then sections,
+//! each with its own checksum.
 //!
 //! ```text
 //! magic (8 bytes) | format version (u32 LE) | kind (u32 LE)
 //! config fingerprint (u64 LE) | section count (u32 LE)
-//! section lengths (u64 LE each) | sections… | xxh3-64 of all the above (u64 LE)
+//! per section: length (u64 LE), xxh3-64 of its bytes (u64 LE)
+//! xxh3-64 of all the above (u64 LE)
+//! sections…
 //! ```
 //!
-//! The whole file is checked when it is opened: a flipped byte anywhere is
-//! a checksum error, never a misread. The format version is checked before
-//! anything else is interpreted, so an index written by a newer neardup is
-//! refused with a message that says so. The configuration fingerprint ties
-//! each file to the sketch settings of its index.
+//! The header is checked when a file is opened, and the file's length must
+//! be what the header says, so a truncated file is refused at once. Each
+//! section is checked when it is read: a flipped byte anywhere is a
+//! checksum error, never a misread. Per-section checksums let a reader take
+//! only the sections it needs from a large segment (the band postings, not
+//! the texts) without giving up that guarantee ([`super::sections`]). The
+//! format version is checked before anything else is interpreted, so an
+//! index written by a newer neardup is refused with a message that says
+//! so. The configuration fingerprint ties each file to the sketch settings
+//! of its index.
 //!
 //! Sections are either raw little-endian arrays (postings, large and fixed
-//! width: no parsing on read) or `postcard` (records and the manifest).
-//! postcard is chosen over bincode, which the design card names, because
-//! bincode is flagged unmaintained (RUSTSEC-2025-0141) and its 3.0 release
-//! does not compile; postcard's wire format is documented and stable since
-//! 1.0, and it is maintained.
+//! width: no parsing on read, joinable while streaming) or `postcard`
+//! (records and the manifest). postcard is chosen over bincode, which the
+//! design card names, because bincode is flagged unmaintained
+//! (RUSTSEC-2025-0141) and its 3.0 release does not compile; postcard's
+//! wire format is documented and stable since 1.0, and it is maintained.
 
 use std::io::Write;
 use std::path::Path;
@@ -26,8 +34,11 @@ use crate::{Error, Result};
 
 /// First bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"NEARDUP\x1a";
-/// Version of the file formats written by this build.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the file formats written by this build. Version 1 had one
+/// checksum for the whole file.
+pub const FORMAT_VERSION: u32 = 2;
+/// Bytes before the section table.
+const FIXED: usize = 28;
 
 /// What an index file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,27 +52,135 @@ pub enum FileKind {
     Clusters = 3,
 }
 
-/// Writes a file of `kind` with `sections` to `out`.
-pub fn encode(kind: FileKind, fingerprint: u64, sections: &[&[u8]]) -> Vec<u8> {
-    let body: usize = sections.iter().map(|s| s.len()).sum();
-    let mut out = Vec::with_capacity(32 + 8 * sections.len() + body + 8);
+/// Where a section lies in its file and what it must hash to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SectionSpan {
+    /// Offset from the start of the file.
+    pub offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// xxh3-64 of its bytes.
+    pub checksum: u64,
+}
+
+/// A checked header.
+#[derive(Clone, Debug)]
+pub struct Header {
+    /// The configuration fingerprint the file was written with.
+    pub fingerprint: u64,
+    /// Its sections.
+    pub sections: Vec<SectionSpan>,
+}
+
+/// Length of the header of a file with `sections` sections.
+pub fn header_len(sections: usize) -> usize {
+    FIXED + 16 * sections + 8
+}
+
+/// The header of a file of `kind` whose sections have these lengths and
+/// checksums.
+pub fn encode_header(kind: FileKind, fingerprint: u64, table: &[(u64, u64)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header_len(table.len()));
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&(kind as u32).to_le_bytes());
     out.extend_from_slice(&fingerprint.to_le_bytes());
-    out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
-    for s in sections {
-        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-    }
-    for s in sections {
-        out.extend_from_slice(s);
+    out.extend_from_slice(&(table.len() as u32).to_le_bytes());
+    for &(len, sum) in table {
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&sum.to_le_bytes());
     }
     let sum = xxhash_rust::xxh3::xxh3_64(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     out
 }
 
-/// A checked file: its sections.
+/// A whole file of `kind` with `sections`, for files small enough to build
+/// in memory.
+pub fn encode(kind: FileKind, fingerprint: u64, sections: &[&[u8]]) -> Vec<u8> {
+    let table: Vec<(u64, u64)> =
+        sections.iter().map(|s| (s.len() as u64, xxhash_rust::xxh3::xxh3_64(s))).collect();
+    let mut out = encode_header(kind, fingerprint, &table);
+    for s in sections {
+        out.extend_from_slice(s);
+    }
+    out
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Checks the fixed start of a file (`start` holds at least its first
+/// 28 bytes, or the whole file if shorter) and returns the number
+/// of sections.
+pub fn check_start(path: &Path, kind: FileKind, start: &[u8], file_len: u64) -> Result<usize> {
+    let bad = |why: String| Error::Index(format!("{}: {why}", path.display()));
+    if start.len() < 12 || &start[..8] != MAGIC {
+        return Err(bad("not a neardup index file (bad magic number)".into()));
+    }
+    let version = u32_at(start, 8);
+    if version != FORMAT_VERSION {
+        return Err(bad(format!(
+            "written in index format version {version}; this neardup reads version \
+             {FORMAT_VERSION}{}",
+            if version > FORMAT_VERSION { " (upgrade neardup)" } else { " (rebuild the index)" }
+        )));
+    }
+    if start.len() < FIXED {
+        return Err(bad("truncated header".into()));
+    }
+    let found_kind = u32_at(start, 12);
+    if found_kind != kind as u32 {
+        return Err(bad(format!("holds file kind {found_kind}, expected {}", kind as u32)));
+    }
+    let count = u32_at(start, 24) as usize;
+    if header_len(count) as u64 > file_len {
+        return Err(bad("truncated header".into()));
+    }
+    Ok(count)
+}
+
+/// Checks a whole header (`header` holds exactly [`header_len`] bytes of a
+/// file of `file_len` bytes) and returns it.
+pub fn check_header(path: &Path, header: &[u8], file_len: u64) -> Result<Header> {
+    let bad = |why: &str| Error::Index(format!("{}: {why}", path.display()));
+    let (body, sum) = header.split_at(header.len() - 8);
+    if xxhash_rust::xxh3::xxh3_64(body) != u64_at(sum, 0) {
+        return Err(bad("checksum mismatch in the header: the file is damaged"));
+    }
+    let count = u32_at(body, 24) as usize;
+    let mut offset = header.len() as u64;
+    let mut sections = Vec::with_capacity(count);
+    for i in 0..count {
+        let at = FIXED + 16 * i;
+        let len = u64_at(body, at);
+        sections.push(SectionSpan { offset, len, checksum: u64_at(body, at + 8) });
+        offset = offset.checked_add(len).ok_or_else(|| bad("damaged section table"))?;
+    }
+    if offset != file_len {
+        return Err(bad(if offset > file_len {
+            "truncated: shorter than its header says"
+        } else {
+            "longer than its header says"
+        }));
+    }
+    Ok(Header { fingerprint: u64_at(body, 16), sections })
+}
+
+/// The error of a section whose bytes do not match its checksum.
+pub fn section_damaged(path: &Path, i: usize) -> Error {
+    Error::Index(format!(
+        "{}: checksum mismatch in section {i}: the file is damaged",
+        path.display()
+    ))
+}
+
+/// A checked file held in memory: its sections.
 #[derive(Debug)]
 pub struct Decoded {
     /// The configuration fingerprint it was written with.
@@ -83,58 +202,23 @@ impl Decoded {
     }
 }
 
-/// Checks and splits the bytes of a file that should be of `kind`.
+/// Checks and splits the bytes of a whole file that should be of `kind`.
 pub fn decode(path: &Path, kind: FileKind, bytes: Vec<u8>) -> Result<Decoded> {
-    let bad = |why: String| Error::Index(format!("{}: {why}", path.display()));
-    if bytes.len() < 28 || &bytes[..8] != MAGIC {
-        return Err(bad("not a neardup index file (bad magic number)".into()));
-    }
-    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
-    let version = u32_at(8);
-    if version != FORMAT_VERSION {
-        return Err(bad(format!(
-            "written in index format version {version}; this neardup reads version \
-             {FORMAT_VERSION}{}",
-            if version > FORMAT_VERSION { " (upgrade neardup)" } else { " (rebuild the index)" }
-        )));
-    }
-    if bytes.len() < 36 {
-        return Err(bad("truncated header".into()));
-    }
-    let (body, sum) = bytes.split_at(bytes.len() - 8);
-    let stored = u64::from_le_bytes(sum.try_into().expect("8 bytes"));
-    if xxhash_rust::xxh3::xxh3_64(body) != stored {
-        return Err(bad("checksum mismatch: the file is damaged".into()));
-    }
-    let found_kind = u32_at(12);
-    if found_kind != kind as u32 {
-        return Err(bad(format!("holds file kind {found_kind}, expected {}", kind as u32)));
-    }
-    let fingerprint = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
-    let count = u32_at(24) as usize;
-    let mut at = 28usize;
-    let table_end = count.checked_mul(8).and_then(|t| t.checked_add(at));
-    if table_end.is_none_or(|end| end > body.len()) {
-        return Err(bad("damaged section table".into()));
-    }
-    let mut start = at + 8 * count;
+    let file_len = bytes.len() as u64;
+    let count = check_start(path, kind, &bytes, file_len)?;
+    let header = check_header(path, &bytes[..header_len(count)], file_len)?;
     let mut ranges = Vec::with_capacity(count);
-    for _ in 0..count {
-        let len = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        at += 8;
-        let end = usize::try_from(len).ok().and_then(|l| start.checked_add(l));
-        match end {
-            Some(end) if end <= body.len() => {
-                ranges.push((start, end));
-                start = end;
-            }
-            _ => return Err(bad("damaged section table".into())),
+    for (i, s) in header.sections.iter().enumerate() {
+        let range = (s.offset as usize, (s.offset + s.len) as usize);
+        if xxhash_rust::xxh3::xxh3_64(&bytes[range.0..range.1]) != s.checksum {
+            return Err(section_damaged(path, i));
         }
+        ranges.push(range);
     }
-    Ok(Decoded { fingerprint, bytes, ranges })
+    Ok(Decoded { fingerprint: header.fingerprint, bytes, ranges })
 }
 
-/// Reads and checks a file.
+/// Reads and checks a whole file.
 pub fn read(path: &Path, kind: FileKind) -> Result<Decoded> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     decode(path, kind, bytes)
@@ -225,9 +309,9 @@ mod tests {
         let mut file = encode(FileKind::Manifest, 1, &[b"m"]);
         let err = decode(Path::new("x"), FileKind::Segment, file.clone()).unwrap_err();
         assert!(err.to_string().contains("kind"), "{err}");
-        file[8] = 2;
+        file[8] = 3;
         let err = decode(Path::new("x"), FileKind::Manifest, file).unwrap_err();
-        assert!(err.to_string().contains("version 2"), "{err}");
+        assert!(err.to_string().contains("version 3"), "{err}");
         assert!(err.to_string().contains("upgrade"), "{err}");
     }
 }

@@ -3,31 +3,44 @@
 //!
 //! ```text
 //! batch ──sketch──▶ band keys, fingerprints, shingles, content hashes
-//! segments ──pass A──▶ registry (ids, contents, replaced) + stored documents
-//!                      sharing a key with the batch + stored holders of the
-//!                      batch's rare shingles
+//! segments ──pass A (document tables, shingle postings)──▶ registry (ids,
+//!     contents, replaced) + stored holders of the batch's rare shingles
 //! shingles whose document frequency reaches min_df with this batch
-//!     ──▶ stored documents whose boilerplate changes (C)
-//! segments ──passes B, C (only when C is not empty)──▶ their neighbours
-//! segments ──pass D──▶ texts of the neighbourhood N, C and their copies
-//! scan of N ∪ C ∪ batch, with the index-wide frequent shingles
-//!     ──▶ pairs touching the batch or C replace the stored ones
+//!     ──▶ stored documents whose boilerplate changes (C), read and sketched
+//! focus F = batch ∪ C, with the keys a scan keeps for them
+//! segments ──pass B (band and passage postings)──▶ stored holders of F's
+//!     keys ──▶ neighbours N: those sharing enough with a document of F to
+//!     be its candidate ([`super::neighbours`])
+//! segments ──pass D──▶ texts of N and their exact copies
+//! scan of N ∪ F, with the index-wide frequent shingles
+//!     ──▶ pairs touching F replace the stored ones
 //! ```
 //!
-//! A pair can only involve the batch if the two documents share a band key
-//! or a passage fingerprint, so the neighbourhood holds every stored
-//! document a full scan could pair with the batch. Boilerplate depends on
-//! document frequencies over the whole collection: the scan is told which
-//! shingles are frequent index-wide ([`Scanner::with_known_frequent`]), and
-//! stored documents holding a shingle that becomes frequent with this batch
-//! are scanned again, with their neighbours, so that their pairs are what a
-//! full scan would now find. Exact copies are scanned together, as a scan
-//! groups them.
+//! Each pass streams only the sections it joins against (checked section
+//! by section), and texts are fetched one by one, so the cost of an add is
+//! the batch's scan plus a sequential read of the postings, not a scan of
+//! the collection.
 //!
-//! Known difference from one scan of everything: a band key or passage
-//! fingerprint shared by more documents than the bucket cap is paired
-//! through a hub chosen among the documents scanned, not among all the
-//! documents that share it.
+//! A pair can only involve a focus document if a scan makes it a candidate:
+//! a band key of the word view shared, two of a spin view, or
+//! `passage.min_shared` fingerprints, counted as the scan counts them
+//! (crowded keys through their hub; boilerplate fingerprints dropped). So
+//! the neighbourhood holds every stored document a full scan could pair
+//! with the batch. Boilerplate depends on document frequencies over the
+//! whole collection: the scan is told which shingles are frequent
+//! index-wide ([`Scanner::with_known_frequent`]), and stored documents
+//! holding a shingle that becomes frequent with this batch are scanned
+//! again, with their neighbours, so that their pairs are what a full scan
+//! would now find. Exact copies are scanned together, as a scan groups
+//! them.
+//!
+//! Known differences from one scan of everything, all at crowded keys
+//! (shared by more documents than the bucket or group cap): the scan of
+//! the neighbourhood sees fewer holders of such a key, so it may pair them
+//! all instead of through a hub (more candidates, each still verified); the
+//! hub of a crowded fingerprint is chosen by token count, where a scan uses
+//! the content size after boilerplate removal; and a stored holder counts
+//! toward the cap even where the key is boilerplate for it.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -36,7 +49,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Index;
-use super::segment::{DocRecord, SegmentData, StoredLink};
+use super::neighbours::{FocusKeys, KeyKind};
+use super::segment::{DocRecord, Section, Segment, SegmentData, StoredLink};
 use super::state::{
     ClusterChanges, IndexState, StoredPair, assign_cluster_ids, cluster_name, relation_code,
 };
@@ -46,6 +60,7 @@ use crate::progress::Progress;
 use crate::report::Report;
 use crate::scan::{DocSketch, ScanOutcome, Scanner};
 use crate::spill::Resources;
+use crate::spin::{CHAR_MIN_BANDS, SPIN_MIN_BANDS};
 use crate::{Error, Result};
 
 /// Counts of one batch.
@@ -101,15 +116,16 @@ struct Registry {
     content_of: HashMap<u32, u128>,
     /// Replaced documents.
     dead: HashSet<u32>,
+    /// Tokens of every stored document, by number.
+    tokens: Vec<u32>,
 }
 
 impl Registry {
-    fn add_segment(&mut self, seg: &SegmentData) {
-        for &d in &seg.replaced {
-            self.dead.insert(d);
-        }
-        for (i, rec) in seg.docs.iter().enumerate() {
-            let doc = seg.first_doc + i as u32;
+    fn add_segment(&mut self, first_doc: u32, docs: &[DocRecord], replaced: &[u32]) {
+        self.dead.extend(replaced.iter().copied());
+        for (i, rec) in docs.iter().enumerate() {
+            let doc = first_doc + i as u32;
+            self.tokens.push(rec.tokens);
             if let Some((old, hash)) = self.by_id.insert(rec.id.clone(), (doc, rec.content_hash))
                 && let Some(h) = hash
                 && let Some(v) = self.by_content.get_mut(&h)
@@ -141,20 +157,21 @@ impl Registry {
     }
 }
 
-/// Calls `f` with every entry of `entries` (sorted by key) whose key is in
-/// `keys` (sorted, distinct).
-fn join(entries: &[(u64, u32)], keys: &[u64], mut f: impl FnMut(u64, u32)) {
-    let (mut i, mut j) = (0, 0);
-    while i < entries.len() && j < keys.len() {
-        match entries[i].0.cmp(&keys[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                f(entries[i].0, entries[i].1);
-                i += 1;
-            }
-        }
+/// Calls `f` with every posting of `section` of `seg` whose key is in
+/// `keys` (sorted, distinct), streaming the section.
+fn join(seg: &Segment, section: Section, keys: &[u64], mut f: impl FnMut(u64, u32)) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
     }
+    let mut j = 0;
+    seg.for_each_entry(section, |k, d| {
+        while j < keys.len() && keys[j] < k {
+            j += 1;
+        }
+        if keys.get(j) == Some(&k) {
+            f(k, d);
+        }
+    })
 }
 
 fn sorted_distinct(mut v: Vec<u64>) -> Vec<u64> {
@@ -163,36 +180,44 @@ fn sorted_distinct(mut v: Vec<u64>) -> Vec<u64> {
     v
 }
 
-/// Every segment of `index`, one at a time.
-fn for_each_segment(index: &Index, mut f: impl FnMut(&SegmentData)) -> Result<()> {
-    for entry in &index.manifest().segments {
-        f(&index.segment(entry)?);
-    }
-    Ok(())
+/// `f` applied to every segment of `index` (in parallel), results in
+/// segment order.
+fn map_segments<T: Send>(
+    index: &Index,
+    f: impl Fn(&Segment) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    index.segments().par_iter().map(|seg| f(seg)).collect()
 }
 
-/// The keys of some stored documents, read from the segments' postings.
-fn stored_keys(index: &Index, docs: &HashSet<u32>) -> Result<(Vec<u64>, Vec<u64>)> {
-    let (mut bands, mut passages) = (Vec::new(), Vec::new());
-    for_each_segment(index, |seg| {
-        bands.extend(seg.bands.iter().filter(|e| docs.contains(&e.1)).map(|e| e.0));
-        passages.extend(seg.passages.iter().filter(|e| docs.contains(&e.1)).map(|e| e.0));
-    })?;
-    Ok((sorted_distinct(bands), sorted_distinct(passages)))
+/// What pass A finds in one segment.
+struct SegmentHits {
+    first_doc: u32,
+    docs: Vec<DocRecord>,
+    replaced: Vec<u32>,
+    /// `(shingle, holder)` of the batch's rare shingles.
+    holders: Vec<(u64, u32)>,
 }
 
-/// Stored documents sharing a band key or a fingerprint with the given keys.
-fn neighbours_of(index: &Index, bands: &[u64], passages: &[u64]) -> Result<HashSet<u32>> {
-    let mut out = HashSet::new();
-    for_each_segment(index, |seg| {
-        join(&seg.bands, bands, |_, d| {
-            out.insert(d);
-        });
-        join(&seg.passages, passages, |_, d| {
-            out.insert(d);
-        });
+/// The texts of stored documents `wanted` (sorted), as documents.
+fn stored_documents(index: &Index, wanted: &[u32]) -> Result<Vec<(u32, Document)>> {
+    let found = map_segments(index, |seg| {
+        let meta = seg.meta();
+        let (start, end) = (meta.first_doc, meta.first_doc + meta.docs);
+        let from = wanted.partition_point(|&d| d < start);
+        let mine: Vec<u32> = wanted[from..].iter().copied().take_while(|&d| d < end).collect();
+        if mine.is_empty() {
+            return Ok(Vec::new());
+        }
+        let locals: Vec<u32> = mine.iter().map(|&d| d - start).collect();
+        let docs = seg.docs()?;
+        let texts = seg.texts(&locals)?;
+        Ok(mine
+            .iter()
+            .zip(texts)
+            .map(|(&d, text)| (d, stored_document(&docs[(d - start) as usize], &text)))
+            .collect())
     })?;
-    Ok(out)
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// Matches `documents` against `index`; nothing is written.
@@ -227,24 +252,25 @@ pub fn match_batch(
             .filter(|&h| !known.contains(h))
             .collect(),
     );
-    let batch_bands =
-        sorted_distinct(sketches.iter().flat_map(|(_, b)| b.iter().copied()).collect());
-    let batch_passages = sorted_distinct(
-        sketches.iter().flat_map(|(s, _)| s.fingerprints.iter().copied()).collect(),
-    );
 
-    // Pass A: the registry, the stored holders of the batch's rare
-    // shingles, and the stored documents sharing a key with the batch.
+    // Pass A: the registry and the stored holders of the batch's rare
+    // shingles.
+    let hits = map_segments(index, |seg| {
+        let mut hits = SegmentHits {
+            first_doc: seg.meta().first_doc,
+            docs: seg.docs()?,
+            replaced: seg.replaced()?,
+            holders: Vec::new(),
+        };
+        join(seg, Section::Postings, &rare, |h, d| hits.holders.push((h, d)))?;
+        Ok(hits)
+    })?;
     let mut registry = Registry::default();
     let mut holders: Vec<(u64, u32)> = Vec::new();
-    // (key, stored document, is a band key)
-    let mut near: Vec<(u64, u32, bool)> = Vec::new();
-    for_each_segment(index, |seg| {
-        registry.add_segment(seg);
-        join(&seg.postings, &rare, |h, d| holders.push((h, d)));
-        join(&seg.bands, &batch_bands, |k, d| near.push((k, d, true)));
-        join(&seg.passages, &batch_passages, |k, d| near.push((k, d, false)));
-    })?;
+    for hit in hits {
+        registry.add_segment(hit.first_doc, &hit.docs, &hit.replaced);
+        holders.extend(hit.holders);
+    }
 
     // Which batch documents are new, changed or already indexed.
     let mut counts = BatchCounts { read, ..BatchCounts::default() };
@@ -310,43 +336,67 @@ pub fn match_batch(
     let rechecked = registry.with_copies(&rechecked);
     counts.rechecked = rechecked.len() as u64;
 
-    // The neighbourhood: stored documents sharing a key with the added
-    // documents or with the rechecked ones.
-    let added_bands: HashSet<u64> = added.iter().flat_map(|(_, b)| b.iter().copied()).collect();
-    let added_passages: HashSet<u64> =
-        added.iter().flat_map(|(s, _)| s.fingerprints.iter().copied()).collect();
-    // Pass A looked up the keys of the whole batch, unchanged documents
-    // included: keep the hits on keys of added documents.
-    let mut around: HashSet<u32> = near
-        .iter()
-        .filter(
-            |&&(k, _, band)| {
-                if band { added_bands.contains(&k) } else { added_passages.contains(&k) }
-            },
+    // The focus documents (added and rechecked) with the keys a scan would
+    // group them by: boilerplate fingerprints are dropped, as a scan with
+    // this batch's frequent shingles drops them.
+    let all_frequent = FrequentShingles::from_sorted(frequent.clone());
+    let rechecked_docs = stored_documents(index, &rechecked)?;
+    let rechecked_sketches: Vec<DocSketch> =
+        rechecked_docs.par_iter().map(|(_, d)| scanner.sketch(d.clone())).collect();
+    let kept_fingerprints = |s: &DocSketch| -> Vec<u64> {
+        // Without a frequent shingle there is no boilerplate.
+        if !s.shingles.as_slice().iter().any(|&h| all_frequent.contains(h)) {
+            return s.fingerprints.clone();
+        }
+        let dropped = scanner.boilerplate_fingerprints(&s.text, &all_frequent);
+        s.fingerprints.iter().copied().filter(|f| dropped.binary_search(f).is_err()).collect()
+    };
+    let keyed: Vec<(u32, bool, Vec<u64>, Vec<u64>)> = added
+        .par_iter()
+        .enumerate()
+        .map(|(i, (s, bands))| (first + i as u32, false, bands.clone(), kept_fingerprints(s)))
+        .chain(
+            rechecked_sketches
+                .par_iter()
+                .zip(&rechecked)
+                .map(|(s, &d)| (d, true, s.band_entries(), kept_fingerprints(s))),
         )
-        .map(|e| e.1)
         .collect();
-    around.extend(rechecked.iter().copied());
-    if !rechecked.is_empty() {
-        let set: HashSet<u32> = rechecked.iter().copied().collect();
-        let (bands, passages) = stored_keys(index, &set)?;
-        around.extend(neighbours_of(index, &bands, &passages)?);
+    let mut focus = FocusKeys::new();
+    for (doc, stored, bands, passages) in &keyed {
+        focus.add(*doc, *stored, bands, passages);
     }
+    drop(keyed);
+
+    // Pass B: the live stored holders of those keys, and among them the
+    // neighbours a scan could pair with a focus document.
+    let (band_keys, passage_keys) = (focus.keys(KeyKind::Band), focus.keys(KeyKind::Passage));
+    let near = map_segments(index, |seg| {
+        let mut near = Vec::new();
+        join(seg, Section::Bands, &band_keys, |k, d| near.push((KeyKind::Band, k, d)))?;
+        join(seg, Section::Passages, &passage_keys, |k, d| near.push((KeyKind::Passage, k, d)))?;
+        Ok(near)
+    })?;
+    let mut near: Vec<(KeyKind, u64, u32)> = near.into_iter().flatten().collect();
+    near.retain(|e| registry.live(e.2));
+    let added_tokens: Vec<u32> = added.iter().map(|(s, _)| s.tokens).collect();
+    let tokens = |d: u32| match d.checked_sub(first) {
+        Some(i) => added_tokens[i as usize],
+        None => registry.tokens.get(d as usize).copied().unwrap_or(0),
+    };
+    let min_shared = [1, SPIN_MIN_BANDS, CHAR_MIN_BANDS, config.passage.min_shared];
+    let mut around =
+        focus.neighbours(near, config.bucket_cap, config.passage.group_cap, min_shared, tokens);
+    around.extend(rechecked.iter().copied());
     around.retain(|&d| registry.live(d));
     let stored_scan = registry.with_copies(&around);
     counts.neighbours = stored_scan.len() as u64;
 
-    // Pass D: the stored documents to scan, in document order.
-    let wanted: HashSet<u32> = stored_scan.iter().copied().collect();
-    let mut stored_docs: Vec<(u32, Document)> = Vec::with_capacity(stored_scan.len());
-    for_each_segment(index, |seg| {
-        for (i, (rec, text)) in seg.docs.iter().zip(&seg.texts).enumerate() {
-            let doc = seg.first_doc + i as u32;
-            if wanted.contains(&doc) {
-                stored_docs.push((doc, stored_document(rec, text)));
-            }
-        }
-    })?;
+    // Pass D: the texts of the stored documents to scan, in document order.
+    let others: Vec<u32> =
+        stored_scan.iter().copied().filter(|d| rechecked.binary_search(d).is_err()).collect();
+    let mut stored_docs = stored_documents(index, &others)?;
+    stored_docs.extend(rechecked_docs);
     stored_docs.sort_unstable_by_key(|e| e.0);
 
     let mut global: Vec<u32> = stored_docs.iter().map(|e| e.0).collect();

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! DIR/MANIFEST        the committed segments (replaced atomically)
-//! DIR/seg-<gen>.nds   one immutable segment per committed batch
+//! DIR/seg-<gen>.nds   one immutable segment per committed batch (or merge)
 //! DIR/state-<gen>.nds the live pairs, cluster ids and frequent shingles
 //! DIR/LOCK            held by the one writer
 //! ```
@@ -28,35 +28,48 @@
 //! committed as one segment plus a new [`state`] file (live pairs, stable
 //! cluster ids, index-wide frequent shingles).
 //!
-//! Status: `add`, `query`, `stats`, `verify` and `pairs` work; `compact`
-//! (merging segments) is not built yet, and each batch reads every segment
-//! (up to four passes), so the cost of an add grows with the index.
+//! Files are read section by section ([`sections`]): an add streams the
+//! posting sections it joins against and fetches single texts, each
+//! checked by its own checksum; `verify` reads everything. `compact`
+//! merges the segments into one ([`compact`]); the clusters a batch
+//! created or changed are reported by [`changes`].
 
+pub mod changes;
+pub mod compact;
 pub mod format;
 pub mod lock;
 pub mod manifest;
 pub mod matcher;
+pub mod neighbours;
+pub mod sections;
 pub mod segment;
 pub mod state;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::scan::ScanConfig;
 use crate::{Error, Result};
 
+pub use changes::{ClusterChange, ClusterChangeRecord, cluster_changes};
+pub use compact::CompactStats;
 pub use lock::{Wait, WriterLock};
 pub use manifest::{Manifest, SegmentEntry};
 pub use matcher::{BatchCounts, BatchMatch, match_batch};
-pub use segment::{DocRecord, SegmentData, StoredLink};
+pub use segment::{DocRecord, Section, Segment, SegmentData, StoredLink};
 pub use state::{IndexState, StoredCluster, StoredPair};
 
-/// An index folder and its committed manifest.
+/// An index folder, its committed manifest and its open segments.
+///
+/// The segment files are opened with the manifest, so a reader keeps the
+/// state it opened even if a compaction removes those files meanwhile.
 #[derive(Clone, Debug)]
 pub struct Index {
     dir: PathBuf,
     manifest: Manifest,
+    segments: Vec<Arc<Segment>>,
 }
 
 /// Sizes and counts of an index.
@@ -82,7 +95,7 @@ impl Index {
         }
         let manifest = Manifest::empty(config);
         manifest.commit(dir)?;
-        Ok(Index { dir: dir.to_path_buf(), manifest })
+        Ok(Index { dir: dir.to_path_buf(), manifest, segments: Vec::new() })
     }
 
     /// Opens the committed state of the index in `dir`.
@@ -90,7 +103,9 @@ impl Index {
         if !dir.join(manifest::MANIFEST_FILE).exists() {
             return Err(Error::Index(format!("{} holds no index", dir.display())));
         }
-        Ok(Index { dir: dir.to_path_buf(), manifest: Manifest::read(dir)? })
+        let manifest = Manifest::read(dir)?;
+        let segments = open_segments(dir, &manifest)?;
+        Ok(Index { dir: dir.to_path_buf(), manifest, segments })
     }
 
     /// Opens the index in `dir`, or creates one with `config` if `dir` holds
@@ -116,9 +131,9 @@ impl Index {
         &self.dir
     }
 
-    /// Reads one committed segment.
-    pub fn segment(&self, entry: &SegmentEntry) -> Result<SegmentData> {
-        SegmentData::read(&self.dir.join(&entry.file), self.manifest.fingerprint())
+    /// The committed segments, in the manifest's order.
+    pub fn segments(&self) -> &[Arc<Segment>] {
+        &self.segments
     }
 
     /// Sizes and counts.
@@ -135,29 +150,39 @@ impl Index {
     /// configuration, sizes and document numbering against the manifest.
     pub fn verify(&self) -> Result<IndexStats> {
         let mut next = 0u32;
-        for entry in &self.manifest.segments {
-            let path = self.dir.join(&entry.file);
-            let bytes = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
-            let data = self.segment(entry)?;
+        for (entry, seg) in self.manifest.segments.iter().zip(&self.segments) {
+            let path = seg.path();
+            let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+            seg.verify()?;
             let wrong = |what: &str| {
                 Err(Error::Index(format!("{}: {what} differs from the manifest", path.display())))
             };
+            let meta = seg.meta();
             if bytes != entry.bytes {
                 return wrong("the file size");
             }
-            if data.first_doc != entry.first_doc || data.first_doc != next {
+            if meta.first_doc != entry.first_doc || meta.first_doc != next {
                 return wrong("the first document number");
             }
-            if data.docs.len() != entry.docs as usize || data.texts.len() != data.docs.len() {
+            if meta.docs != entry.docs || seg.docs()?.len() != entry.docs as usize {
                 return wrong("the number of documents");
             }
             let end = entry.first_doc + entry.docs;
             let inside = |d: u32| d >= entry.first_doc && d < end;
-            if !data.bands.iter().chain(&data.passages).all(|&(_, d)| inside(d)) {
-                return wrong("a posting's document");
+            let mut outside = false;
+            for section in [Section::Bands, Section::Passages, Section::Postings] {
+                let mut last = (0u64, 0u32);
+                let mut first = true;
+                seg.for_each_entry(section, |k, d| {
+                    outside |= !inside(d) || (!first && (k, d) <= last);
+                    (last, first) = ((k, d), false);
+                })?;
             }
-            if data.links.iter().any(|l| l.a >= end || l.b >= end)
-                || data.replaced.iter().any(|&d| d >= entry.first_doc)
+            if outside {
+                return wrong("a posting's document or order");
+            }
+            if seg.links()?.iter().any(|l| l.a >= end || l.b >= end)
+                || seg.replaced()?.iter().any(|&d| d >= end)
             {
                 return wrong("a pair's document");
             }
@@ -200,10 +225,10 @@ impl Index {
             .filter(|&d| manifest.next_doc.checked_add(d).is_some())
             .ok_or(Error::TooManyDocuments { limit: u64::from(u32::MAX) })?;
         let file = format!("seg-{:06}.nds", manifest.generation);
-        let bytes = data.encode(manifest.fingerprint())?;
-        // Written like the manifest, so a file under its final name is
-        // always whole.
-        format::write_atomically(&self.dir.join(&file), &bytes)?;
+        // Written under a temporary name and flushed before the rename, so
+        // a file under its final name is always whole.
+        let bytes = data.write(&self.dir.join(&file), manifest.fingerprint())?;
+        let segment = Segment::open(&self.dir.join(&file), manifest.fingerprint())?;
         let state_file = format!("state-{:06}.nds", manifest.generation);
         format::write_atomically(
             &self.dir.join(&state_file),
@@ -213,13 +238,14 @@ impl Index {
             file,
             first_doc: manifest.next_doc,
             docs,
-            bytes: bytes.len() as u64,
+            bytes,
             generation: manifest.generation,
         });
         manifest.next_doc += docs;
         manifest.state = Some(state_file);
         manifest.commit(&self.dir)?;
         self.manifest = manifest;
+        self.segments.push(Arc::new(segment));
         Ok(self.manifest.generation)
     }
 
@@ -231,15 +257,16 @@ impl Index {
         wanted.sort_unstable();
         wanted.dedup();
         let mut ids: std::collections::HashMap<u32, String> = std::collections::HashMap::new();
-        for entry in &self.manifest.segments {
-            let end = entry.first_doc + entry.docs;
-            let from = wanted.partition_point(|&d| d < entry.first_doc);
+        for seg in &self.segments {
+            let meta = seg.meta();
+            let end = meta.first_doc + meta.docs;
+            let from = wanted.partition_point(|&d| d < meta.first_doc);
             if wanted.get(from).is_none_or(|&d| d >= end) {
                 continue;
             }
-            let seg = self.segment(entry)?;
+            let docs = seg.docs()?;
             for &d in wanted[from..].iter().take_while(|&&d| d < end) {
-                ids.insert(d, seg.docs[(d - entry.first_doc) as usize].id.clone());
+                ids.insert(d, docs[(d - meta.first_doc) as usize].id.clone());
             }
         }
         let cluster_of = state.cluster_of();
@@ -299,6 +326,15 @@ impl Index {
     }
 }
 
+/// Opens the segments `manifest` names.
+fn open_segments(dir: &Path, manifest: &Manifest) -> Result<Vec<Arc<Segment>>> {
+    manifest
+        .segments
+        .iter()
+        .map(|entry| Segment::open(&dir.join(&entry.file), manifest.fingerprint()).map(Arc::new))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,8 +367,9 @@ mod tests {
         let index = Index::open(dir.path()).unwrap();
         let stats = index.verify().unwrap();
         assert_eq!((stats.generation, stats.segments, stats.documents), (2, 2, 3));
-        let second = index.segment(&index.manifest().segments[1]).unwrap();
-        assert_eq!((second.first_doc, second.texts[0].as_str()), (2, "text of c"));
+        let second = &index.segments()[1];
+        assert_eq!(second.meta().first_doc, 2);
+        assert_eq!(second.texts(&[0]).unwrap(), ["text of c"]);
     }
 
     #[test]
@@ -342,8 +379,9 @@ mod tests {
         let lock = WriterLock::acquire(dir.path(), Wait::No).unwrap();
         index.commit(&lock, batch(&["a"]), &IndexState::default()).unwrap();
         // A writer that died after writing its segment, before the rename.
-        let orphan = batch(&["b"]).encode(index.manifest().fingerprint()).unwrap();
-        std::fs::write(dir.path().join("seg-000002.nds"), orphan).unwrap();
+        batch(&["b"])
+            .write(&dir.path().join("seg-000002.nds"), index.manifest().fingerprint())
+            .unwrap();
         std::fs::write(dir.path().join(".neardup-XYZ"), b"half a manifest").unwrap();
         let reopened = Index::open(dir.path()).unwrap();
         assert_eq!(reopened.verify().unwrap().documents, 1);

@@ -119,15 +119,31 @@ impl Scanner {
         let doc = entries[0].1;
         let frequent = FrequentShingles::from_sorted(entries.iter().map(|e| e.0).collect());
         let text = corpus.load_text(doc, &self.featurizer)?;
-        let hashes = &text.sequence.hashes;
+        Ok(self.split_boilerplate(&text.sequence.hashes, &frequent).map(
+            |(content, boilerplate, removed_fingerprints)| Found {
+                doc,
+                content,
+                boilerplate,
+                removed_fingerprints,
+            },
+        ))
+    }
+
+    /// A shingle sequence's content shingles, boilerplate shingles and
+    /// boilerplate passage fingerprints; `None` when it has no boilerplate.
+    fn split_boilerplate(
+        &self,
+        hashes: &[u64],
+        frequent: &FrequentShingles,
+    ) -> Option<(Vec<u64>, Vec<u64>, Vec<u64>)> {
         let bp = boilerplate_shingles(
             hashes,
             self.config.shingle_size,
-            &frequent,
+            frequent,
             self.config.boilerplate.max_run_tokens,
         );
         if bp.is_empty() {
-            return Ok(None);
+            return None;
         }
         let is_bp = |h: &u64| bp.binary_search(h).is_ok();
         let mut content: Vec<u64> = hashes.iter().copied().filter(|h| !is_bp(h)).collect();
@@ -137,7 +153,14 @@ impl Scanner {
             winnow(hashes, self.config.winnow_window).into_iter().filter(is_bp).collect();
         removed.sort_unstable();
         removed.dedup();
-        Ok(Some(Found { doc, content, boilerplate: bp, removed_fingerprints: removed }))
+        Some((content, bp, removed))
+    }
+
+    /// The passage fingerprints of `text` that a scan in which `frequent`
+    /// are the frequent shingles drops as boilerplate, sorted.
+    pub fn boilerplate_fingerprints(&self, text: &str, frequent: &FrequentShingles) -> Vec<u64> {
+        let sequence = self.featurizer.sequence(text);
+        self.split_boilerplate(&sequence.hashes, frequent).map_or(Vec::new(), |parts| parts.2)
     }
 
     /// Stores the new sets and marks the boilerplate fingerprints removed.
