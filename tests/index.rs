@@ -248,3 +248,55 @@ fn the_clusters_report_names_new_and_grown_clusters_with_their_new_members() {
     assert_eq!(grown["members"], serde_json::json!(["x", "y", "z"]));
     assert_eq!(grown["new_members"], serde_json::json!(["z"]));
 }
+
+#[test]
+fn a_second_writer_is_refused_naming_the_holder_while_readers_go_on() {
+    let dir = Dir::new();
+    let batches = demo_batches(&dir, 2);
+    let index = dir.path().join("index");
+    neardup()
+        .args(["index", "add", "--quiet", "--index"])
+        .arg(&index)
+        .arg(&batches[0].0)
+        .assert()
+        .success();
+    // This test process holds the writer lock, as a running `add` would.
+    let lock = neardup::index::WriterLock::acquire(&index, neardup::index::Wait::No).unwrap();
+    let second = neardup()
+        .args(["index", "add", "--index"])
+        .arg(&index)
+        .arg(&batches[1].0)
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+    let compact = neardup().args(["index", "compact", "--index"]).arg(&index).output().unwrap();
+    assert_eq!(compact.status.code(), Some(2), "compact is a writer too");
+    // Readers see the last committed state meanwhile.
+    for command in ["stats", "verify", "pairs"] {
+        neardup().args(["index", command, "--index"]).arg(&index).assert().success();
+    }
+    neardup()
+        .args(["index", "query", "--quiet", "--index"])
+        .arg(&index)
+        .arg(&batches[1].0)
+        .assert()
+        .success();
+    // Waiting outlasts a holder that lets go.
+    let waiter = std::thread::spawn({
+        let index = index.clone();
+        let batch = batches[1].0.clone();
+        move || {
+            neardup()
+                .args(["index", "add", "--quiet", "--wait", "30", "--index"])
+                .arg(&index)
+                .arg(&batch)
+                .output()
+                .unwrap()
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(lock);
+    assert!(waiter.join().unwrap().status.success());
+}

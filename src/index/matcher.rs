@@ -340,9 +340,10 @@ pub fn match_batch(
     // group them by: boilerplate fingerprints are dropped, as a scan with
     // this batch's frequent shingles drops them.
     let all_frequent = FrequentShingles::from_sorted(frequent.clone());
-    let rechecked_docs = stored_documents(index, &rechecked)?;
-    let rechecked_sketches: Vec<DocSketch> =
-        rechecked_docs.par_iter().map(|(_, d)| scanner.sketch(d.clone())).collect();
+    let rechecked_sketches: Vec<DocSketch> = stored_documents(index, &rechecked)?
+        .into_par_iter()
+        .map(|(_, d)| scanner.sketch(d))
+        .collect();
     let kept_fingerprints = |s: &DocSketch| -> Vec<u64> {
         // Without a frequent shingle there is no boilerplate.
         if !s.shingles.as_slice().iter().any(|&h| all_frequent.contains(h)) {
@@ -392,23 +393,53 @@ pub fn match_batch(
     let stored_scan = registry.with_copies(&around);
     counts.neighbours = stored_scan.len() as u64;
 
-    // Pass D: the texts of the stored documents to scan, in document order.
+    // The batch as a segment (the pairs are filled in below).
+    let mut segment = SegmentData {
+        first_doc: first,
+        docs: Vec::with_capacity(added.len()),
+        texts: Vec::with_capacity(added.len()),
+        postings,
+        replaced,
+        ..SegmentData::default()
+    };
+    let mut added_sketches = Vec::with_capacity(added.len());
+    for (i, (s, bands)) in added.into_iter().enumerate() {
+        let doc = first + i as u32;
+        segment.docs.push(DocRecord {
+            id: s.id.clone(),
+            content_hash: s.content_hash,
+            url: s.url.clone(),
+            date: s.date.clone(),
+            tokens: s.tokens,
+        });
+        segment.bands.extend(bands.into_iter().map(|k| (k, doc)));
+        segment.passages.extend(s.fingerprints.iter().map(|&f| (f, doc)));
+        segment.texts.push(s.text.clone());
+        added_sketches.push(s);
+    }
+    segment.bands.par_sort_unstable();
+    segment.bands.dedup();
+    segment.passages.par_sort_unstable();
+    segment.passages.dedup();
+
+    // Pass D: the texts of the other stored documents to scan. Everything
+    // is scanned in document order, from sketches (the batch's and the
+    // rechecked documents' are made already).
     let others: Vec<u32> =
         stored_scan.iter().copied().filter(|d| rechecked.binary_search(d).is_err()).collect();
-    let mut stored_docs = stored_documents(index, &others)?;
-    stored_docs.extend(rechecked_docs);
-    stored_docs.sort_unstable_by_key(|e| e.0);
-
-    let mut global: Vec<u32> = stored_docs.iter().map(|e| e.0).collect();
-    global.extend((0..added.len() as u32).map(|i| first + i));
-    let scan_docs: Vec<Document> = stored_docs
-        .into_iter()
-        .map(|e| e.1)
-        .chain(added.iter().map(|(s, _)| text_document(&s.id, &s.text, &s.date, &s.url)))
+    let mut stored_sketches: Vec<(u32, DocSketch)> = stored_documents(index, &others)?
+        .into_par_iter()
+        .map(|(d, doc)| (d, scanner.sketch(doc)))
         .collect();
+    stored_sketches.extend(rechecked.iter().copied().zip(rechecked_sketches));
+    stored_sketches.sort_unstable_by_key(|e| e.0);
+    let mut global: Vec<u32> = stored_sketches.iter().map(|e| e.0).collect();
+    global.extend((0..added_sketches.len() as u32).map(|i| first + i));
+    let scan_input: Vec<DocSketch> =
+        stored_sketches.into_iter().map(|e| e.1).chain(added_sketches).collect();
     let scan = scanner
         .with_known_frequent(FrequentShingles::from_sorted(frequent.clone()))
-        .scan_with(scan_docs, resources, progress)?;
+        .scan_sketches_with(scan_input, resources, progress)?;
 
     // Pairs touching the batch or a rechecked document replace the stored
     // ones that touch them.
@@ -453,7 +484,7 @@ pub fn match_batch(
     let (clusters, next_cluster, changes) = assign_cluster_ids(&state, &pairs);
     let new_state = IndexState { pairs, clusters, next_cluster, frequent };
 
-    let links = new_edges
+    segment.links = new_edges
         .iter()
         .map(|&i| {
             let e = &scan.edges[i];
@@ -464,34 +495,6 @@ pub fn match_batch(
             }
         })
         .collect();
-    let mut segment = SegmentData {
-        first_doc: first,
-        docs: added
-            .iter()
-            .map(|(s, _)| DocRecord {
-                id: s.id.clone(),
-                content_hash: s.content_hash,
-                url: s.url.clone(),
-                date: s.date.clone(),
-                tokens: s.tokens,
-            })
-            .collect(),
-        texts: Vec::with_capacity(added.len()),
-        postings,
-        links,
-        replaced,
-        ..SegmentData::default()
-    };
-    for (i, (s, bands)) in added.into_iter().enumerate() {
-        let doc = first + i as u32;
-        segment.bands.extend(bands.into_iter().map(|k| (k, doc)));
-        segment.passages.extend(s.fingerprints.iter().map(|&f| (f, doc)));
-        segment.texts.push(s.text);
-    }
-    segment.bands.par_sort_unstable();
-    segment.bands.dedup();
-    segment.passages.par_sort_unstable();
-    segment.passages.dedup();
     let mut matched = BatchMatch {
         scan,
         global,
@@ -510,14 +513,9 @@ pub fn match_batch(
 
 /// A stored document as the scan reads it.
 fn stored_document(rec: &DocRecord, text: &str) -> Document {
-    text_document(&rec.id, text, &rec.date, &rec.url)
-}
-
-/// A text document with its id, date and URL.
-fn text_document(id: &str, text: &str, date: &Option<String>, url: &Option<String>) -> Document {
-    let mut doc = Document::new(id, text);
-    doc.date.clone_from(date);
-    doc.url.clone_from(url);
+    let mut doc = Document::new(&rec.id, text);
+    doc.date.clone_from(&rec.date);
+    doc.url.clone_from(&rec.url);
     doc
 }
 

@@ -20,6 +20,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
+
 /// Which kind of key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeyKind {
@@ -31,9 +33,11 @@ pub enum KeyKind {
 
 /// The keys of the focus documents and what is known about their holders.
 pub struct FocusKeys {
-    /// `(kind, key) → focus documents holding it` (with the keys a scan
-    /// would keep for them: boilerplate fingerprints are left out).
-    holders: HashMap<(KeyKind, u64), Vec<u32>>,
+    /// `(kind, key, focus document holding it)`, sorted once all are added
+    /// (with the keys a scan would keep for them: boilerplate fingerprints
+    /// are left out). A flat list: a large batch has tens of millions.
+    holders: Vec<(KeyKind, u64, u32)>,
+    sorted: bool,
     /// Focus documents that are stored (their stored postings hold keys a
     /// scan would drop, so only the keys above count for them).
     stored_focus: HashSet<u32>,
@@ -42,7 +46,7 @@ pub struct FocusKeys {
 impl FocusKeys {
     /// No keys yet.
     pub fn new() -> Self {
-        FocusKeys { holders: HashMap::new(), stored_focus: HashSet::new() }
+        FocusKeys { holders: Vec::new(), sorted: true, stored_focus: HashSet::new() }
     }
 
     /// Adds the keys of focus document `doc` (`stored`: it is already in
@@ -51,20 +55,32 @@ impl FocusKeys {
         if stored {
             self.stored_focus.insert(doc);
         }
-        let keys = bands
-            .iter()
-            .map(|&k| (KeyKind::Band, k))
-            .chain(passages.iter().map(|&k| (KeyKind::Passage, k)));
-        for key in keys {
-            self.holders.entry(key).or_default().push(doc);
+        self.holders.extend(bands.iter().map(|&k| (KeyKind::Band, k, doc)));
+        self.holders.extend(passages.iter().map(|&k| (KeyKind::Passage, k, doc)));
+        self.sorted = false;
+    }
+
+    fn sort(&mut self) {
+        if !self.sorted {
+            self.holders.par_sort_unstable();
+            self.holders.dedup();
+            self.sorted = true;
         }
     }
 
     /// The distinct keys of `kind`, sorted.
-    pub fn keys(&self, kind: KeyKind) -> Vec<u64> {
-        let mut out: Vec<u64> = self.holders.keys().filter(|k| k.0 == kind).map(|k| k.1).collect();
-        out.sort_unstable();
+    pub fn keys(&mut self, kind: KeyKind) -> Vec<u64> {
+        self.sort();
+        let mut out: Vec<u64> = self.holders.iter().filter(|k| k.0 == kind).map(|k| k.1).collect();
+        out.dedup();
         out
+    }
+
+    /// The focus documents holding `(kind, key)`, ascending.
+    fn focus_of(&self, kind: KeyKind, key: u64) -> &[(KeyKind, u64, u32)] {
+        let start = self.holders.partition_point(|h| (h.0, h.1) < (kind, key));
+        let len = self.holders[start..].partition_point(|h| (h.0, h.1) == (kind, key));
+        &self.holders[start..start + len]
     }
 
     /// The stored documents to scan with the focus documents, given the
@@ -72,27 +88,30 @@ impl FocusKeys {
     /// a pair must share to be a candidate (`min_shared[tag]`: bands of
     /// view 0, 1, 2, then fingerprints) and each document's size in tokens.
     pub fn neighbours(
-        &self,
+        &mut self,
         mut stored: Vec<(KeyKind, u64, u32)>,
         band_cap: usize,
         passage_cap: usize,
         min_shared: [u32; 4],
         tokens: impl Fn(u32) -> u32,
     ) -> HashSet<u32> {
-        stored.sort_unstable();
+        self.sort();
+        stored.par_sort_unstable();
         stored.dedup();
         // Keys shared by (focus document, stored document), per tag.
         let mut shared: HashMap<(u32, u32), [u32; 4]> = HashMap::new();
         let mut members: Vec<u32> = Vec::new();
+        let mut focus: Vec<u32> = Vec::new();
         for run in stored.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
             let (kind, key) = (run[0].0, run[0].1);
-            let focus = self.holders.get(&(kind, key)).map_or(&[][..], Vec::as_slice);
+            focus.clear();
+            focus.extend(self.focus_of(kind, key).iter().map(|h| h.2));
             // Stored holders as a scan would see them, then the batch's.
             members.clear();
             members.extend(
                 run.iter()
                     .map(|e| e.2)
-                    .filter(|d| !self.stored_focus.contains(d) || focus.contains(d)),
+                    .filter(|d| !self.stored_focus.contains(d) || focus.binary_search(d).is_ok()),
             );
             let stored_count = members.len();
             members.extend(focus.iter().copied().filter(|d| !self.stored_focus.contains(d)));
@@ -108,7 +127,7 @@ impl FocusKeys {
             let cap = if kind == KeyKind::Band { band_cap } else { passage_cap };
             let stored_members = &members[..stored_count];
             if members.len() <= cap {
-                for &f in focus {
+                for &f in &focus {
                     stored_members.iter().for_each(|&s| count(f, s));
                 }
                 continue;
@@ -118,7 +137,7 @@ impl FocusKeys {
                 KeyKind::Passage => members.iter().copied().min_by_key(|&m| (tokens(m), m)),
             };
             let Some(hub) = hub else { continue };
-            if focus.contains(&hub) {
+            if focus.binary_search(&hub).is_ok() {
                 stored_members.iter().for_each(|&s| count(hub, s));
             } else {
                 focus.iter().for_each(|&f| count(f, hub));

@@ -228,9 +228,43 @@ impl Scanner {
         I: IntoIterator<Item = Document>,
         I::IntoIter: Send,
     {
+        let documents = documents.into_iter();
+        self.scan_inputs(documents, |d| d.body.len(), |d| self.sketch(d), resources, progress)
+    }
+
+    /// Scans documents sketched earlier by [`Scanner::sketch`] with this
+    /// scanner's configuration (so that a caller that needed the sketches
+    /// first does not pay for them twice).
+    pub fn scan_sketches_with<I>(
+        &self,
+        sketches: I,
+        resources: &Resources,
+        progress: &dyn Progress,
+    ) -> Result<ScanOutcome>
+    where
+        I: IntoIterator<Item = DocSketch>,
+        I::IntoIter: Send,
+    {
+        let sketches = sketches.into_iter();
+        self.scan_inputs(sketches, |s| s.text.len(), |s| s, resources, progress)
+    }
+
+    /// A scan of inputs that `sketch` turns into sketches.
+    fn scan_inputs<T, I>(
+        &self,
+        inputs: I,
+        size: impl Fn(&T) -> usize + Send,
+        sketch: impl Fn(T) -> DocSketch + Sync,
+        resources: &Resources,
+        progress: &dyn Progress,
+    ) -> Result<ScanOutcome>
+    where
+        T: Send,
+        I: Iterator<Item = T> + Send,
+    {
         let started = Instant::now();
         let (mut corpus, spills, counts) =
-            self.sketch_all(documents.into_iter(), resources, progress)?;
+            self.sketch_all(inputs, size, sketch, resources, progress)?;
         let n = corpus.docs.len();
         let mut stats = ScanStats {
             documents: n as u64,

@@ -111,27 +111,32 @@ impl DocSketch {
 }
 
 impl Scanner {
-    /// Pass 1: sketches every document and writes the scratch data.
-    pub(super) fn sketch_all<I>(
+    /// Pass 1: sketches every input (`sketch`; `size` estimates its bytes
+    /// for batching) and writes the scratch data. Inputs are documents, or
+    /// sketches made earlier (the index matcher sketches its batch first).
+    pub(super) fn sketch_all<T, I>(
         &self,
         documents: I,
+        size: impl Fn(&T) -> usize + Send,
+        sketch: impl Fn(T) -> DocSketch + Sync,
         resources: &Resources,
         progress: &dyn Progress,
     ) -> Result<(Corpus, Spills, SketchCounts)>
     where
-        I: Iterator<Item = Document> + Send,
+        T: Send,
+        I: Iterator<Item = T> + Send,
     {
         progress.start(Stage::Sketching, None);
         let builder = CorpusBuilder::new(&resources.spill)?;
         let built = std::thread::scope(|scope| {
-            let (batch_tx, batch_rx) = sync_channel::<Vec<Document>>(1);
+            let (batch_tx, batch_rx) = sync_channel::<Vec<T>>(1);
             scope.spawn(move || {
                 let mut documents = documents;
                 loop {
                     let mut batch = Vec::with_capacity(BATCH_DOCS);
                     let mut bytes = 0;
                     for doc in documents.by_ref() {
-                        bytes += doc.body.len();
+                        bytes += size(&doc);
                         batch.push(doc);
                         if batch.len() >= BATCH_DOCS || bytes >= BATCH_BYTES {
                             break;
@@ -154,8 +159,7 @@ impl Scanner {
             });
             for batch in batch_rx {
                 let count = batch.len() as u64;
-                let sketched: Vec<DocSketch> =
-                    batch.into_par_iter().map(|doc| self.sketch(doc)).collect();
+                let sketched: Vec<DocSketch> = batch.into_par_iter().map(&sketch).collect();
                 if out_tx.send(sketched).is_err() {
                     break; // The writer stopped on an error; it reports it.
                 }
