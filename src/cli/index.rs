@@ -105,7 +105,7 @@ pub fn run(args: IndexArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         IndexCommand::Query(batch) => run_batch(batch, quiet, false),
         IndexCommand::Stats(dir) => {
             let index = Index::open(&dir.index)?;
-            print_json(&index.stats())?;
+            print_json(&index.stats()?)?;
             Ok(ExitCode::SUCCESS)
         }
         IndexCommand::Verify(dir) => {

@@ -52,6 +52,7 @@ use serde::Serialize;
 
 use crate::scan::ScanConfig;
 use crate::{Error, Result};
+use sections::SectionReader;
 
 pub use changes::{ClusterChange, ClusterChangeRecord, cluster_changes};
 pub use compact::CompactStats;
@@ -61,19 +62,25 @@ pub use matcher::{BatchCounts, BatchMatch, match_batch};
 pub use segment::{DocRecord, Section, Segment, SegmentData, StoredLink};
 pub use state::{IndexState, StoredCluster, StoredPair};
 
-/// An index folder, its committed manifest and its open segments.
+/// An index folder, its committed manifest and its open files.
 ///
-/// The segment files are opened with the manifest, so a reader keeps the
-/// state it opened even if a compaction removes those files meanwhile.
+/// The segment and state files are opened with the manifest, so a reader
+/// keeps the state it opened even if a writer removes those files
+/// meanwhile (a compaction, or the clean-up of the next writer).
 #[derive(Clone, Debug)]
 pub struct Index {
     dir: PathBuf,
     manifest: Manifest,
     segments: Vec<Arc<Segment>>,
+    state_file: Option<Arc<SectionReader>>,
 }
 
+/// Times a reader retries when a writer replaced the manifest and removed
+/// the files it named between the reads.
+const OPEN_ATTEMPTS: usize = 5;
+
 /// Sizes and counts of an index.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct IndexStats {
     /// Commits so far.
     pub generation: u64,
@@ -81,8 +88,37 @@ pub struct IndexStats {
     pub segments: usize,
     /// Documents stored (replaced versions included).
     pub documents: u64,
-    /// Bytes of all committed files.
+    /// Documents replaced by a newer version with the same id.
+    pub replaced: u64,
+    /// Live pairs.
+    pub pairs: u64,
+    /// Clusters of copies.
+    pub clusters: u64,
+    /// Shingles frequent enough to be boilerplate where they form short runs.
+    pub frequent_shingles: u64,
+    /// Bytes of the committed segments and state file.
     pub bytes: u64,
+    /// Where the bytes go.
+    pub bytes_by_part: BytesByPart,
+    /// The configuration every file was built with.
+    pub config: ScanConfig,
+}
+
+/// The bytes of an index by what they hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BytesByPart {
+    /// Compressed texts and their table.
+    pub texts: u64,
+    /// `(shingle, holder)` postings, for document frequencies.
+    pub shingle_postings: u64,
+    /// `(band key, doc)` postings.
+    pub band_postings: u64,
+    /// `(fingerprint, doc)` postings.
+    pub passage_postings: u64,
+    /// Document records, pairs found per batch and their reports.
+    pub records_and_reports: u64,
+    /// The state file (live pairs, clusters, frequent shingles).
+    pub state: u64,
 }
 
 impl Index {
@@ -95,7 +131,7 @@ impl Index {
         }
         let manifest = Manifest::empty(config);
         manifest.commit(dir)?;
-        Ok(Index { dir: dir.to_path_buf(), manifest, segments: Vec::new() })
+        Ok(Index { dir: dir.to_path_buf(), manifest, segments: Vec::new(), state_file: None })
     }
 
     /// Opens the committed state of the index in `dir`.
@@ -103,9 +139,21 @@ impl Index {
         if !dir.join(manifest::MANIFEST_FILE).exists() {
             return Err(Error::Index(format!("{} holds no index", dir.display())));
         }
-        let manifest = Manifest::read(dir)?;
-        let segments = open_segments(dir, &manifest)?;
-        Ok(Index { dir: dir.to_path_buf(), manifest, segments })
+        let mut attempt = 1;
+        loop {
+            let manifest = Manifest::read(dir)?;
+            match open_files(dir, &manifest) {
+                Ok((segments, state_file)) => {
+                    return Ok(Index { dir: dir.to_path_buf(), manifest, segments, state_file });
+                }
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && attempt < OPEN_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Opens the index in `dir`, or creates one with `config` if `dir` holds
@@ -136,14 +184,38 @@ impl Index {
         &self.segments
     }
 
-    /// Sizes and counts.
-    pub fn stats(&self) -> IndexStats {
-        IndexStats {
+    /// Sizes and counts (reads the state and the replacement lists).
+    pub fn stats(&self) -> Result<IndexStats> {
+        let mut parts = BytesByPart::default();
+        let mut replaced = 0;
+        for seg in &self.segments {
+            let len = |s: Section| seg.section_len(s);
+            parts.texts += len(Section::TextTable) + len(Section::Texts);
+            parts.shingle_postings += len(Section::Postings);
+            parts.band_postings += len(Section::Bands);
+            parts.passage_postings += len(Section::Passages);
+            replaced += seg.replaced()?.len() as u64;
+        }
+        let segment_bytes: u64 = self.segments.iter().map(|s| s.file_len()).sum();
+        parts.records_and_reports = segment_bytes
+            - parts.texts
+            - parts.shingle_postings
+            - parts.band_postings
+            - parts.passage_postings;
+        parts.state = self.state_file.as_ref().map_or(0, |f| f.file_len());
+        let state = self.state()?;
+        Ok(IndexStats {
             generation: self.manifest.generation,
             segments: self.manifest.segments.len(),
             documents: self.manifest.segments.iter().map(|s| u64::from(s.docs)).sum(),
-            bytes: self.manifest.segments.iter().map(|s| s.bytes).sum(),
-        }
+            replaced,
+            pairs: state.pairs.len() as u64,
+            clusters: state.clusters.len() as u64,
+            frequent_shingles: state.frequent.len() as u64,
+            bytes: segment_bytes + parts.state,
+            bytes_by_part: parts,
+            config: self.manifest.config.clone(),
+        })
     }
 
     /// Reads every committed file in full and checks it: checksums,
@@ -152,7 +224,7 @@ impl Index {
         let mut next = 0u32;
         for (entry, seg) in self.manifest.segments.iter().zip(&self.segments) {
             let path = seg.path();
-            let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+            let bytes = seg.file_len();
             seg.verify()?;
             let wrong = |what: &str| {
                 Err(Error::Index(format!("{}: {what} differs from the manifest", path.display())))
@@ -204,7 +276,7 @@ impl Index {
                 self.manifest.next_doc
             )));
         }
-        Ok(self.stats())
+        self.stats()
     }
 
     /// Commits `data` as a new segment with the collection's new `state`
@@ -234,6 +306,8 @@ impl Index {
             &self.dir.join(&state_file),
             &state.encode(manifest.fingerprint())?,
         )?;
+        let state_reader =
+            SectionReader::open(&self.dir.join(&state_file), format::FileKind::Clusters)?;
         manifest.segments.push(SegmentEntry {
             file,
             first_doc: manifest.next_doc,
@@ -246,6 +320,7 @@ impl Index {
         manifest.commit(&self.dir)?;
         self.manifest = manifest;
         self.segments.push(Arc::new(segment));
+        self.state_file = Some(Arc::new(state_reader));
         Ok(self.manifest.generation)
     }
 
@@ -292,8 +367,8 @@ impl Index {
 
     /// The committed state (empty before the first batch).
     pub fn state(&self) -> Result<IndexState> {
-        match &self.manifest.state {
-            Some(file) => IndexState::read(&self.dir.join(file), self.manifest.fingerprint()),
+        match &self.state_file {
+            Some(file) => IndexState::read_from(file, self.manifest.fingerprint()),
             None => Ok(IndexState::default()),
         }
     }
@@ -326,13 +401,23 @@ impl Index {
     }
 }
 
-/// Opens the segments `manifest` names.
-fn open_segments(dir: &Path, manifest: &Manifest) -> Result<Vec<Arc<Segment>>> {
-    manifest
+/// The open files of the segments and the state `manifest` names.
+type OpenFiles = (Vec<Arc<Segment>>, Option<Arc<SectionReader>>);
+
+/// Opens the segments and the state file `manifest` names.
+fn open_files(dir: &Path, manifest: &Manifest) -> Result<OpenFiles> {
+    let segments = manifest
         .segments
         .iter()
         .map(|entry| Segment::open(&dir.join(&entry.file), manifest.fingerprint()).map(Arc::new))
-        .collect()
+        .collect::<Result<_>>()?;
+    let state = match &manifest.state {
+        Some(file) => {
+            Some(Arc::new(SectionReader::open(&dir.join(file), format::FileKind::Clusters)?))
+        }
+        None => None,
+    };
+    Ok((segments, state))
 }
 
 #[cfg(test)]
@@ -370,6 +455,28 @@ mod tests {
         let second = &index.segments()[1];
         assert_eq!(second.meta().first_doc, 2);
         assert_eq!(second.texts(&[0]).unwrap(), ["text of c"]);
+    }
+
+    #[test]
+    fn a_reader_keeps_its_view_while_a_writer_commits_compacts_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::create(dir.path(), ScanConfig::default()).unwrap();
+        let lock = WriterLock::acquire(dir.path(), Wait::No).unwrap();
+        let first = IndexState { next_cluster: 7, ..IndexState::default() };
+        index.commit(&lock, batch(&["a", "b"]), &first).unwrap();
+        let reader = Index::open(dir.path()).unwrap();
+        index.commit(&lock, batch(&["c"]), &IndexState::default()).unwrap();
+        index.compact(&lock).unwrap().expect("two segments merged");
+        index.remove_leftovers(&lock).unwrap();
+        assert!(!dir.path().join(&reader.manifest().segments[0].file).exists());
+        assert!(!dir.path().join(reader.manifest().state.as_ref().unwrap()).exists());
+        // The reader still sees generation 1, whole.
+        assert_eq!(reader.state().unwrap().next_cluster, 7);
+        assert_eq!(reader.segments()[0].texts(&[1]).unwrap(), ["text of b"]);
+        assert_eq!(reader.verify().unwrap().documents, 2);
+        let now = Index::open(dir.path()).unwrap();
+        assert_eq!(now.verify().unwrap().documents, 3);
+        assert_eq!(now.segments()[0].texts(&[2]).unwrap(), ["text of c"]);
     }
 
     #[test]

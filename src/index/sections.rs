@@ -33,6 +33,7 @@ pub struct SectionReader {
     path: PathBuf,
     file: File,
     header: Header,
+    file_len: u64,
 }
 
 fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
@@ -68,12 +69,17 @@ impl SectionReader {
         let mut header = vec![0u8; format::header_len(count)];
         read_at(&file, &mut header, 0).map_err(io)?;
         let header = format::check_header(path, &header, file_len)?;
-        Ok(SectionReader { path: path.to_path_buf(), file, header })
+        Ok(SectionReader { path: path.to_path_buf(), file, header, file_len })
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The size of the file when it was opened.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
     }
 
     /// The configuration fingerprint the file was written with.

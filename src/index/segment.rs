@@ -223,6 +223,16 @@ impl Segment {
         self.file.path()
     }
 
+    /// The file's size.
+    pub fn file_len(&self) -> u64 {
+        self.file.file_len()
+    }
+
+    /// The size of one section.
+    pub fn section_len(&self, section: Section) -> u64 {
+        self.file.len(section as usize)
+    }
+
     fn bad(&self, what: &str) -> Error {
         Error::Index(format!("{}: damaged {what}", self.path().display()))
     }

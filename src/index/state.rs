@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::format::{self, FileKind};
+use super::sections::SectionReader;
 use crate::relate::Relation;
 use crate::verify::PairScores;
 use crate::{Error, Result};
@@ -103,14 +104,19 @@ impl IndexState {
 
     /// Reads and checks a state file of an index with `fingerprint`.
     pub fn read(path: &Path, fingerprint: u64) -> Result<IndexState> {
-        let file = format::read(path, FileKind::Clusters)?;
-        if file.fingerprint != fingerprint || file.sections() != 1 {
+        Self::read_from(&SectionReader::open(path, FileKind::Clusters)?, fingerprint)
+    }
+
+    /// Reads and checks an open state file of an index with `fingerprint`.
+    pub fn read_from(file: &SectionReader, fingerprint: u64) -> Result<IndexState> {
+        let path = file.path();
+        if file.fingerprint() != fingerprint || file.sections() != 1 {
             return Err(Error::Index(format!(
                 "{}: not the state file of this index",
                 path.display()
             )));
         }
-        postcard::from_bytes(file.section(0))
+        postcard::from_bytes(&file.read(0)?)
             .map_err(|e| Error::Index(format!("{}: damaged state: {e}", path.display())))
     }
 
