@@ -105,15 +105,16 @@ pub struct BatchMatch {
     pub counts: BatchCounts,
 }
 
-/// What the first pass over the segments finds.
-#[derive(Default)]
+/// What the first pass over the segments finds. Flat tables, not maps of
+/// every stored document: an index of millions is read on every add.
 struct Registry {
-    /// Live documents by id.
-    by_id: HashMap<String, (u32, Option<u128>)>,
-    /// Live documents by content.
-    by_content: HashMap<u128, Vec<u32>>,
-    /// The content of every stored document.
-    content_of: HashMap<u32, u128>,
+    /// The latest stored version of each id of the batch: (doc, content).
+    batch_ids: HashMap<String, Option<(u32, Option<u128>)>>,
+    /// `(content, doc)` of every stored document with tokens, sorted by
+    /// [`Registry::seal`].
+    contents: Vec<(u128, u32)>,
+    /// The content of every stored document, by number.
+    content_of: Vec<Option<u128>>,
     /// Replaced documents.
     dead: HashSet<u32>,
     /// Tokens of every stored document, by number.
@@ -121,34 +122,57 @@ struct Registry {
 }
 
 impl Registry {
+    fn new<'a>(batch_ids: impl Iterator<Item = &'a str>) -> Self {
+        Registry {
+            batch_ids: batch_ids.map(|id| (id.to_owned(), None)).collect(),
+            contents: Vec::new(),
+            content_of: Vec::new(),
+            dead: HashSet::new(),
+            tokens: Vec::new(),
+        }
+    }
+
+    /// Adds the next segment's documents (segments in order).
     fn add_segment(&mut self, first_doc: u32, docs: &[DocRecord], replaced: &[u32]) {
         self.dead.extend(replaced.iter().copied());
         for (i, rec) in docs.iter().enumerate() {
             let doc = first_doc + i as u32;
             self.tokens.push(rec.tokens);
-            if let Some((old, hash)) = self.by_id.insert(rec.id.clone(), (doc, rec.content_hash))
-                && let Some(h) = hash
-                && let Some(v) = self.by_content.get_mut(&h)
-            {
-                v.retain(|&d| d != old);
-            }
+            self.content_of.push(rec.content_hash);
             if let Some(h) = rec.content_hash {
-                self.by_content.entry(h).or_default().push(doc);
-                self.content_of.insert(doc, h);
+                self.contents.push((h, doc));
+            }
+            if let Some(latest) = self.batch_ids.get_mut(&rec.id) {
+                *latest = Some((doc, rec.content_hash));
             }
         }
+    }
+
+    /// Sorts the content table once every segment is added.
+    fn seal(&mut self) {
+        self.contents.par_sort_unstable();
     }
 
     fn live(&self, doc: u32) -> bool {
         !self.dead.contains(&doc)
     }
 
+    /// The live stored documents with content `h`.
+    fn copies(&self, h: u128) -> impl Iterator<Item = u32> + '_ {
+        let start = self.contents.partition_point(|e| e.0 < h);
+        self.contents[start..]
+            .iter()
+            .take_while(move |e| e.0 == h)
+            .map(|e| e.1)
+            .filter(|&d| self.live(d))
+    }
+
     /// `docs` and every live document with the same content as one of them.
     fn with_copies(&self, docs: &HashSet<u32>) -> Vec<u32> {
         let mut out: HashSet<u32> = docs.clone();
-        for d in docs {
-            if let Some(copies) = self.content_of.get(d).and_then(|h| self.by_content.get(h)) {
-                out.extend(copies.iter().copied().filter(|&c| self.live(c)));
+        for &d in docs {
+            if let Some(Some(h)) = self.content_of.get(d as usize) {
+                out.extend(self.copies(*h));
             }
         }
         let mut out: Vec<u32> = out.into_iter().collect();
@@ -157,21 +181,59 @@ impl Registry {
     }
 }
 
-/// Calls `f` with every posting of `section` of `seg` whose key is in
-/// `keys` (sorted, distinct), streaming the section.
-fn join(seg: &Segment, section: Section, keys: &[u64], mut f: impl FnMut(u64, u32)) -> Result<()> {
+/// Pieces of a posting section joined in parallel at a time (about
+/// 24 MiB): the section is read and checked in order, the joins run on
+/// every core.
+const JOIN_PIECES: usize = 8;
+
+/// The postings of `section` of `seg` whose key is in `keys` (sorted,
+/// distinct), in key order, streaming the section.
+fn join(seg: &Segment, section: Section, keys: &[u64]) -> Result<Vec<(u64, u32)>> {
+    let mut out = Vec::new();
     if keys.is_empty() {
-        return Ok(());
+        return Ok(out);
     }
-    let mut j = 0;
-    seg.for_each_entry(section, |k, d| {
+    let mut pieces: Vec<Vec<u8>> = Vec::with_capacity(JOIN_PIECES);
+    let flush = |pieces: &mut Vec<Vec<u8>>, out: &mut Vec<(u64, u32)>| {
+        let found: Vec<Vec<(u64, u32)>> =
+            pieces.par_iter().map(|piece| join_piece(piece, keys)).collect();
+        out.extend(found.into_iter().flatten());
+        pieces.clear();
+    };
+    seg.for_each_posting_chunk(section, |chunk| {
+        pieces.push(chunk.to_vec());
+        if pieces.len() == JOIN_PIECES {
+            flush(&mut pieces, &mut out);
+        }
+        Ok(())
+    })?;
+    flush(&mut pieces, &mut out);
+    Ok(out)
+}
+
+/// The postings of one piece of a section (whole 12-byte records) whose
+/// key is in `keys`.
+fn join_piece(piece: &[u8], keys: &[u64]) -> Vec<(u64, u32)> {
+    let entry = |c: &[u8]| {
+        let key = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
+        (key, u32::from_le_bytes(c[8..12].try_into().expect("4 bytes")))
+    };
+    let mut out = Vec::new();
+    let Some(first) = piece.get(..12).map(entry) else { return out };
+    let mut j = keys.partition_point(|&k| k < first.0);
+    for c in piece.chunks_exact(12) {
+        let (k, d) = entry(c);
         while j < keys.len() && keys[j] < k {
             j += 1;
         }
-        if keys.get(j) == Some(&k) {
-            f(k, d);
+        if j == keys.len() {
+            break;
         }
-    })
+        if keys[j] == k {
+            out.push((k, d));
+        }
+    }
+    out
 }
 
 fn sorted_distinct(mut v: Vec<u64>) -> Vec<u64> {
@@ -262,23 +324,24 @@ pub fn match_batch(
             replaced: seg.replaced()?,
             holders: Vec::new(),
         };
-        join(seg, Section::Postings, &rare, |h, d| hits.holders.push((h, d)))?;
+        hits.holders = join(seg, Section::Postings, &rare)?;
         Ok(hits)
     })?;
-    let mut registry = Registry::default();
+    let mut registry = Registry::new(sketches.iter().map(|(s, _)| s.id.as_str()));
     let mut holders: Vec<(u64, u32)> = Vec::new();
     for hit in hits {
         registry.add_segment(hit.first_doc, &hit.docs, &hit.replaced);
         holders.extend(hit.holders);
     }
+    registry.seal();
 
     // Which batch documents are new, changed or already indexed.
     let mut counts = BatchCounts { read, ..BatchCounts::default() };
     let mut added: Vec<(DocSketch, Vec<u64>)> = Vec::new();
     let mut replaced: Vec<u32> = Vec::new();
     for (s, bands) in sketches {
-        match registry.by_id.get(&s.id) {
-            Some(&(old, hash)) if registry.live(old) => {
+        match registry.batch_ids.get(&s.id).copied().flatten() {
+            Some((old, hash)) if registry.live(old) => {
                 if hash == s.content_hash {
                     counts.unchanged += 1;
                     continue;
@@ -302,8 +365,7 @@ pub fn match_batch(
     let mut seen_content = HashSet::new();
     for (i, (s, _)) in added.iter().enumerate() {
         let Some(h) = s.content_hash else { continue };
-        let stored =
-            registry.by_content.get(&h).is_some_and(|v| v.iter().any(|&d| registry.live(d)));
+        let stored = registry.copies(h).next().is_some();
         if !stored && seen_content.insert(h) {
             let doc = first + i as u32;
             postings.extend(s.shingles.as_slice().iter().map(|&sh| (sh, doc)));
@@ -374,8 +436,10 @@ pub fn match_batch(
     let (band_keys, passage_keys) = (focus.keys(KeyKind::Band), focus.keys(KeyKind::Passage));
     let near = map_segments(index, |seg| {
         let mut near = Vec::new();
-        join(seg, Section::Bands, &band_keys, |k, d| near.push((KeyKind::Band, k, d)))?;
-        join(seg, Section::Passages, &passage_keys, |k, d| near.push((KeyKind::Passage, k, d)))?;
+        let bands = join(seg, Section::Bands, &band_keys)?;
+        near.extend(bands.into_iter().map(|(k, d)| (KeyKind::Band, k, d)));
+        let passages = join(seg, Section::Passages, &passage_keys)?;
+        near.extend(passages.into_iter().map(|(k, d)| (KeyKind::Passage, k, d)));
         Ok(near)
     })?;
     let mut near: Vec<(KeyKind, u64, u32)> = near.into_iter().flatten().collect();

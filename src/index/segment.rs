@@ -266,6 +266,20 @@ impl Segment {
         self.file.for_each_entry(section as usize, f)
     }
 
+    /// Calls `f` with `section` (postings) in consecutive pieces of whole
+    /// 12-byte records; the section's checksum is checked after the last
+    /// one (see [`SectionReader::for_each_chunk`]).
+    pub fn for_each_posting_chunk(
+        &self,
+        section: Section,
+        f: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        if !self.file.len(section as usize).is_multiple_of(12) {
+            return Err(self.bad("postings"));
+        }
+        self.file.for_each_chunk(section as usize, f)
+    }
+
     /// A cursor over the postings of `section`, for merges.
     pub fn cursor(&self, section: Section) -> Result<EntryCursor<'_>> {
         self.file.cursor(section as usize)
