@@ -129,10 +129,11 @@ pub fn run(args: IndexArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         IndexCommand::Compact(args) => {
-            let mut index = Index::open(&args.index)?;
+            // Opened first for a clear error when there is no index, then
+            // again under the lock: a writer may have committed meanwhile.
+            Index::open(&args.index)?;
             let lock = writer_lock(&args.index, args.wait)?;
-            // Reopened under the lock: a writer may have committed meanwhile.
-            index = Index::open_or_create(index.dir(), index.manifest().config.clone(), &lock)?;
+            let mut index = Index::open(&args.index)?;
             let started = Instant::now();
             match index.compact(&lock)? {
                 None => println!("{}: one segment, nothing to compact", args.index.display()),

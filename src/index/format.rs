@@ -180,50 +180,6 @@ pub fn section_damaged(path: &Path, i: usize) -> Error {
     ))
 }
 
-/// A checked file held in memory: its sections.
-#[derive(Debug)]
-pub struct Decoded {
-    /// The configuration fingerprint it was written with.
-    pub fingerprint: u64,
-    bytes: Vec<u8>,
-    ranges: Vec<(usize, usize)>,
-}
-
-impl Decoded {
-    /// Section `i`.
-    pub fn section(&self, i: usize) -> &[u8] {
-        let (start, end) = self.ranges.get(i).copied().unwrap_or((0, 0));
-        &self.bytes[start..end]
-    }
-
-    /// Number of sections.
-    pub fn sections(&self) -> usize {
-        self.ranges.len()
-    }
-}
-
-/// Checks and splits the bytes of a whole file that should be of `kind`.
-pub fn decode(path: &Path, kind: FileKind, bytes: Vec<u8>) -> Result<Decoded> {
-    let file_len = bytes.len() as u64;
-    let count = check_start(path, kind, &bytes, file_len)?;
-    let header = check_header(path, &bytes[..header_len(count)], file_len)?;
-    let mut ranges = Vec::with_capacity(count);
-    for (i, s) in header.sections.iter().enumerate() {
-        let range = (s.offset as usize, (s.offset + s.len) as usize);
-        if xxhash_rust::xxh3::xxh3_64(&bytes[range.0..range.1]) != s.checksum {
-            return Err(section_damaged(path, i));
-        }
-        ranges.push(range);
-    }
-    Ok(Decoded { fingerprint: header.fingerprint, bytes, ranges })
-}
-
-/// Reads and checks a whole file.
-pub fn read(path: &Path, kind: FileKind) -> Result<Decoded> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode(path, kind, bytes)
-}
-
 /// Start of the name of a file being written (the command line's outputs
 /// use the same), removed as a leftover when a writer was killed.
 pub const TEMP_PREFIX: &str = ".neardup-";
@@ -262,22 +218,22 @@ pub fn encode_entries(entries: &[(u64, u32)]) -> Vec<u8> {
     out
 }
 
+/// Length of one `(u64, u32)` entry of [`encode_entries`].
+pub const ENTRY_LEN: usize = 12;
+
+/// The entry at the start of `record` (at least [`ENTRY_LEN`] bytes).
+pub fn decode_entry(record: &[u8]) -> (u64, u32) {
+    let key = u64::from_le_bytes(record[..8].try_into().expect("8 bytes"));
+    (key, u32::from_le_bytes(record[8..12].try_into().expect("4 bytes")))
+}
+
 /// The entries of [`encode_entries`]; `None` when the length is not a
 /// multiple of 12.
 pub fn decode_entries(bytes: &[u8]) -> Option<Vec<(u64, u32)>> {
-    if !bytes.len().is_multiple_of(12) {
-        return None;
-    }
-    Some(
-        bytes
-            .chunks_exact(12)
-            .map(|c| {
-                let k = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
-                let v = u32::from_le_bytes(c[8..].try_into().expect("4 bytes"));
-                (k, v)
-            })
-            .collect(),
-    )
+    bytes
+        .len()
+        .is_multiple_of(ENTRY_LEN)
+        .then(|| bytes.chunks_exact(ENTRY_LEN).map(decode_entry).collect())
 }
 
 #[cfg(test)]
@@ -285,32 +241,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_flipped_byte_is_caught() {
-        let file = encode(FileKind::Segment, 7, &[b"abc", b"", b"defgh"]);
-        let path = Path::new("x");
-        let ok = decode(path, FileKind::Segment, file.clone()).unwrap();
-        assert_eq!(
-            (ok.section(0), ok.section(1), ok.section(2)),
-            (&b"abc"[..], &b""[..], &b"defgh"[..])
-        );
-        assert_eq!(ok.fingerprint, 7);
-        for i in 0..file.len() {
-            let mut bad = file.clone();
-            bad[i] ^= 0x20;
-            assert!(decode(path, FileKind::Segment, bad).is_err(), "byte {i}");
-        }
-        for len in 0..file.len() {
-            assert!(decode(path, FileKind::Segment, file[..len].to_vec()).is_err());
-        }
-    }
-
-    #[test]
     fn other_versions_and_kinds_are_refused_by_name() {
         let mut file = encode(FileKind::Manifest, 1, &[b"m"]);
-        let err = decode(Path::new("x"), FileKind::Segment, file.clone()).unwrap_err();
+        let len = file.len() as u64;
+        let err = check_start(Path::new("x"), FileKind::Segment, &file, len).unwrap_err();
         assert!(err.to_string().contains("kind"), "{err}");
         file[8] = 3;
-        let err = decode(Path::new("x"), FileKind::Manifest, file).unwrap_err();
+        let err = check_start(Path::new("x"), FileKind::Manifest, &file, len).unwrap_err();
         assert!(err.to_string().contains("version 3"), "{err}");
         assert!(err.to_string().contains("upgrade"), "{err}");
     }

@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::format::{self, FileKind};
+use super::sections::SectionReader;
 use crate::scan::ScanConfig;
 use crate::{Error, Result};
 
@@ -65,10 +66,10 @@ impl Manifest {
     /// Reads the manifest of the index in `dir`.
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
-        let decoded = format::read(&path, FileKind::Manifest)?;
-        let manifest: Manifest = postcard::from_bytes(decoded.section(0))
+        let file = SectionReader::open(&path, FileKind::Manifest)?;
+        let manifest: Manifest = postcard::from_bytes(&file.read(0)?)
             .map_err(|e| Error::Index(format!("{}: unreadable manifest: {e}", path.display())))?;
-        if decoded.fingerprint != manifest.fingerprint() {
+        if file.fingerprint() != manifest.fingerprint() {
             return Err(Error::Index(format!(
                 "{}: the configuration does not match its fingerprint",
                 path.display()

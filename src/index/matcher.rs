@@ -49,6 +49,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Index;
+use super::format::{ENTRY_LEN, decode_entry};
 use super::neighbours::{FocusKeys, KeyKind};
 use super::segment::{DocRecord, Section, Segment, SegmentData, StoredLink};
 use super::state::{
@@ -214,15 +215,11 @@ fn join(seg: &Segment, section: Section, keys: &[u64]) -> Result<Vec<(u64, u32)>
 /// The postings of one piece of a section (whole 12-byte records) whose
 /// key is in `keys`.
 fn join_piece(piece: &[u8], keys: &[u64]) -> Vec<(u64, u32)> {
-    let entry = |c: &[u8]| {
-        let key = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
-        (key, u32::from_le_bytes(c[8..12].try_into().expect("4 bytes")))
-    };
     let mut out = Vec::new();
-    let Some(first) = piece.get(..12).map(entry) else { return out };
+    let Some(first) = piece.get(..ENTRY_LEN).map(decode_entry) else { return out };
     let mut j = keys.partition_point(|&k| k < first.0);
-    for c in piece.chunks_exact(12) {
-        let (k, d) = entry(c);
+    for c in piece.chunks_exact(ENTRY_LEN) {
+        let (k, d) = decode_entry(c);
         while j < keys.len() && keys[j] < k {
             j += 1;
         }
@@ -261,24 +258,33 @@ struct SegmentHits {
 }
 
 /// The texts of stored documents `wanted` (sorted), as documents.
-fn stored_documents(index: &Index, wanted: &[u32]) -> Result<Vec<(u32, Document)>> {
-    let found = map_segments(index, |seg| {
-        let meta = seg.meta();
-        let (start, end) = (meta.first_doc, meta.first_doc + meta.docs);
-        let from = wanted.partition_point(|&d| d < start);
-        let mine: Vec<u32> = wanted[from..].iter().copied().take_while(|&d| d < end).collect();
-        if mine.is_empty() {
-            return Ok(Vec::new());
-        }
-        let locals: Vec<u32> = mine.iter().map(|&d| d - start).collect();
-        let docs = seg.docs()?;
-        let texts = seg.texts(&locals)?;
-        Ok(mine
-            .iter()
-            .zip(texts)
-            .map(|(&d, text)| (d, stored_document(&docs[(d - start) as usize], &text)))
-            .collect())
-    })?;
+/// `doc_tables` are the segments' document tables, read by pass A.
+fn stored_documents(
+    index: &Index,
+    doc_tables: &[Vec<DocRecord>],
+    wanted: &[u32],
+) -> Result<Vec<(u32, Document)>> {
+    let found: Vec<Vec<(u32, Document)>> = index
+        .segments()
+        .par_iter()
+        .zip(doc_tables)
+        .map(|(seg, docs)| -> Result<_> {
+            let meta = seg.meta();
+            let (start, end) = (meta.first_doc, meta.first_doc + meta.docs);
+            let from = wanted.partition_point(|&d| d < start);
+            let mine: Vec<u32> = wanted[from..].iter().copied().take_while(|&d| d < end).collect();
+            if mine.is_empty() {
+                return Ok(Vec::new());
+            }
+            let locals: Vec<u32> = mine.iter().map(|&d| d - start).collect();
+            let texts = seg.texts(&locals)?;
+            Ok(mine
+                .iter()
+                .zip(texts)
+                .map(|(&d, text)| (d, stored_document(&docs[(d - start) as usize], &text)))
+                .collect())
+        })
+        .collect::<Result<_>>()?;
     Ok(found.into_iter().flatten().collect())
 }
 
@@ -329,9 +335,12 @@ pub fn match_batch(
     })?;
     let mut registry = Registry::new(sketches.iter().map(|(s, _)| s.id.as_str()));
     let mut holders: Vec<(u64, u32)> = Vec::new();
+    // Kept for the texts read later: decoding them again costs a pass.
+    let mut doc_tables: Vec<Vec<DocRecord>> = Vec::with_capacity(hits.len());
     for hit in hits {
         registry.add_segment(hit.first_doc, &hit.docs, &hit.replaced);
         holders.extend(hit.holders);
+        doc_tables.push(hit.docs);
     }
     registry.seal();
 
@@ -402,7 +411,7 @@ pub fn match_batch(
     // group them by: boilerplate fingerprints are dropped, as a scan with
     // this batch's frequent shingles drops them.
     let all_frequent = FrequentShingles::from_sorted(frequent.clone());
-    let rechecked_sketches: Vec<DocSketch> = stored_documents(index, &rechecked)?
+    let rechecked_sketches: Vec<DocSketch> = stored_documents(index, &doc_tables, &rechecked)?
         .into_par_iter()
         .map(|(_, d)| scanner.sketch(d))
         .collect();
@@ -491,7 +500,7 @@ pub fn match_batch(
     // rechecked documents' are made already).
     let others: Vec<u32> =
         stored_scan.iter().copied().filter(|d| rechecked.binary_search(d).is_err()).collect();
-    let mut stored_sketches: Vec<(u32, DocSketch)> = stored_documents(index, &others)?
+    let mut stored_sketches: Vec<(u32, DocSketch)> = stored_documents(index, &doc_tables, &others)?
         .into_par_iter()
         .map(|(d, doc)| (d, scanner.sketch(doc)))
         .collect();

@@ -157,9 +157,9 @@ impl SectionReader {
             )));
         }
         self.for_each_chunk(i, |chunk| {
-            for c in chunk.chunks_exact(12) {
-                let key = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
-                f(key, u32::from_le_bytes(c[8..].try_into().expect("4 bytes")));
+            for c in chunk.chunks_exact(format::ENTRY_LEN) {
+                let (key, doc) = format::decode_entry(c);
+                f(key, doc);
             }
             Ok(())
         })
@@ -224,10 +224,9 @@ impl EntryCursor<'_> {
             self.done += n as u64;
             self.at = 0;
         }
-        let c = &self.buf[self.at..self.at + 12];
-        self.at += 12;
-        let key = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
-        Ok(Some((key, u32::from_le_bytes(c[8..].try_into().expect("4 bytes")))))
+        let entry = format::decode_entry(&self.buf[self.at..]);
+        self.at += format::ENTRY_LEN;
+        Ok(Some(entry))
     }
 }
 
