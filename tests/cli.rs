@@ -256,6 +256,49 @@ fn output_files_are_complete_and_leave_no_temporary_files() {
     assert_eq!(names, ["clusters.jsonl", "pairs.jsonl"]);
 }
 
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_or_link_as_output_is_written_through_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = family();
+    let out = Dir::new();
+    // A named pipe stands for /dev/null, /dev/stdout and other special files
+    // a user may name: replacing one by renaming a regular file over it
+    // would break the system (a test cannot safely use /dev/null itself).
+    let fifo = out.join("pairs.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let real = out.join("real.jsonl");
+    std::fs::write(&real, "old contents\n").unwrap();
+    let link = out.join("link.jsonl");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    neardup()
+        .args(["scan", "--pairs"])
+        .arg(&fifo)
+        .arg("--clusters")
+        .arg(&link)
+        .arg(dir.path())
+        .assert()
+        .success();
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    let piped = reader.join().unwrap();
+    assert_eq!(
+        pair_triples(&jsonl(&piped)),
+        [
+            t("a.txt", "b.txt", "duplicate"),
+            t("a.txt", "c.txt", "near_duplicate"),
+            t("b.txt", "c.txt", "near_duplicate"),
+        ]
+    );
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    let clusters = std::fs::read_to_string(&real).unwrap();
+    assert!(clusters.contains("\"members\""), "{clusters}");
+}
+
 #[test]
 fn an_unwritable_output_is_an_error_naming_it() {
     let dir = family();

@@ -1,7 +1,7 @@
 //! Output files and formats.
 
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::ValueEnum;
@@ -18,14 +18,87 @@ pub enum StdoutFormat {
     Csv,
 }
 
-/// Writes a file through a temporary file in the same directory that is
-/// renamed over `path` only once complete: a killed run never leaves a
-/// half-written file in place of a complete one.
+/// Writes an output file so that a killed run never leaves a half-written
+/// file in place of a complete one: a regular file is written to a temporary
+/// file in the same directory and renamed over the target once complete.
+///
+/// Only regular files are replaced that way. A device, FIFO or socket
+/// (`--pairs /dev/null`, `--pairs /dev/stdout`, a named pipe) is written
+/// straight through: renaming over it would replace a system file with a
+/// regular one. A symbolic link stays a link; the file it points to is the
+/// one replaced.
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    let dir = match path.parent() {
+    match OutputTarget::of(path)? {
+        OutputTarget::Stream => write_through(path, write),
+        OutputTarget::File(real) => replace_file(path, &real, write),
+    }
+}
+
+/// Where an output path leads.
+enum OutputTarget {
+    /// Not a regular file (or a link that points nowhere yet): written
+    /// through in place.
+    Stream,
+    /// A regular file, existing or new, at this path (links resolved).
+    File(PathBuf),
+}
+
+impl OutputTarget {
+    fn of(path: &Path) -> anyhow::Result<Self> {
+        let cannot = || format!("{}: cannot write the output file", path.display());
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                anyhow::bail!("{}: is a folder, not an output file", path.display())
+            }
+            Ok(meta) if !meta.is_file() => Ok(OutputTarget::Stream),
+            Ok(_) => {
+                let is_link = std::fs::symlink_metadata(path).with_context(cannot)?.is_symlink();
+                if is_link {
+                    Ok(OutputTarget::File(std::fs::canonicalize(path).with_context(cannot)?))
+                } else {
+                    Ok(OutputTarget::File(path.to_path_buf()))
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A link whose target does not exist yet: creating the file
+                // through the link keeps the link.
+                match std::fs::symlink_metadata(path) {
+                    Ok(meta) if meta.is_symlink() => Ok(OutputTarget::Stream),
+                    _ => Ok(OutputTarget::File(path.to_path_buf())),
+                }
+            }
+            Err(e) => Err(e).with_context(cannot),
+        }
+    }
+}
+
+/// Writes straight into `path` (a device, FIFO, socket or dangling link).
+fn write_through(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot open the output file", path.display()))?;
+    let mut out = BufWriter::new(file);
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// Writes `real` (the regular file `path` names) through a temporary file.
+fn replace_file(
+    path: &Path,
+    real: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = match real.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
@@ -47,7 +120,7 @@ pub fn write_atomically(
         .map_err(|e| e.into_error())
         .with_context(|| format!("{}: cannot write", path.display()))?;
     temp.as_file().sync_all().with_context(|| format!("{}: cannot write", path.display()))?;
-    temp.persist(path)
+    temp.persist(real)
         .map_err(|e| e.error)
         .with_context(|| format!("{}: cannot replace the output file", path.display()))?;
     Ok(())
