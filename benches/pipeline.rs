@@ -1,8 +1,16 @@
-//! Criterion benchmarks of the pipeline stages, on text generated from the
-//! demo corpus (`corpora/demo/articles`), so they run anywhere.
+//! Criterion benchmarks of the pipeline stages and of whole scans, on
+//! corpora made by the project's generator (`examples/synth_corpus`: news-like
+//! articles with exact copies, edited reprints, spun copies, aggregator pages
+//! and teasers), so they run anywhere.
 //!
 //! `cargo bench --bench pipeline` measures; `cargo bench --bench pipeline --
 //! --test` runs each once (CI does this so the benches cannot rot).
+//! `NEARDUP_BENCH_DOCS=10000,100000` sets the sizes of the end-to-end scans
+//! (default 10,000; `scripts/scale.py` times the binary at 10k, 100k and 1M).
+//!
+//! The `limit` group is the work no pipeline can skip: validate UTF-8,
+//! normalize and tokenize, hash each token and each shingle once. Its
+//! throughput is the ceiling end-to-end figures are compared with.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -16,39 +24,48 @@ use neardup::shingle::{ShingleHasher, hash_token};
 use neardup::sketch::{DEFAULT_SEED, MinHasher, Signature};
 use neardup::verify::PairScores;
 use neardup::{Document, ScanConfig, Scanner};
+use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Documents of 15–30 sentences drawn from the demo articles (about 1,000
-/// sentences), so unrelated documents share little; every 10th document is
-/// an edited copy of an earlier one.
+#[path = "../examples/synth_corpus/generate.rs"]
+#[allow(dead_code)]
+mod generate;
+
+/// The texts of the first `n` documents of the generated corpus (seed 1,
+/// as `synth-corpus` writes by default).
 fn corpus(n: usize) -> Vec<String> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/demo/articles");
-    let mut sentences = Vec::new();
-    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    names.sort();
-    for name in names {
-        let text = std::fs::read_to_string(name).unwrap();
-        sentences.extend(text.split(". ").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
-    }
-    let pick = |label: String, n: usize| (xxh3_64(label.as_bytes()) % n as u64) as usize;
-    let mut docs: Vec<String> = Vec::with_capacity(n);
-    for i in 0..n {
-        if i % 10 == 9 {
-            let source = docs[pick(format!("src{i}"), docs.len())].clone();
-            docs.push(source.replacen("the", "a", 3));
-            continue;
-        }
-        let count = 15 + pick(format!("len{i}"), 16);
-        let doc: Vec<&str> = (0..count)
-            .map(|k| sentences[pick(format!("s{i}/{k}"), sentences.len())].as_str())
-            .collect();
-        docs.push(doc.join(". "));
-    }
-    docs
+    let generator = generate::Generator::new(1);
+    (0..n as u64).into_par_iter().map(|i| generator.document(i).text).collect()
 }
 
 fn bytes(docs: &[String]) -> u64 {
     docs.iter().map(|d| d.len() as u64).sum()
+}
+
+/// The unavoidable work, one core: UTF-8 validation, normalization and
+/// tokenization, one hash per token and one per shingle.
+fn limit(c: &mut Criterion) {
+    let docs = corpus(2_000);
+    let raw: Vec<Vec<u8>> = docs.iter().map(|d| d.clone().into_bytes()).collect();
+    let normalizer = Normalizer::default();
+    let mut group = c.benchmark_group("limit");
+    group.throughput(Throughput::Bytes(bytes(&docs)));
+    group.bench_function("validate+normalize+tokenize+hash tokens and shingles", |b| {
+        let mut tokens = Vec::new();
+        b.iter(|| {
+            let mut acc = 0u64;
+            for d in &raw {
+                let text = std::str::from_utf8(d).unwrap();
+                tokens.clear();
+                normalizer.for_each_token(text, |_, w| tokens.push(hash_token(w)));
+                for w in tokens.windows(5) {
+                    acc ^= ShingleHasher::hash_window(w);
+                }
+            }
+            black_box(acc)
+        })
+    });
+    group.finish();
 }
 
 fn stages(c: &mut Criterion) {
@@ -66,6 +83,7 @@ fn stages(c: &mut Criterion) {
         })
         .collect();
     let sets: Vec<_> = tokens.iter().map(|t| shingler.shingle_set(t)).collect();
+    let scanner = Scanner::new(ScanConfig::default()).unwrap();
 
     let mut group = c.benchmark_group("stages");
     group.throughput(Throughput::Bytes(total));
@@ -83,6 +101,9 @@ fn stages(c: &mut Criterion) {
     });
     group.bench_function("sketch", |b| {
         b.iter(|| sets.iter().map(|s| hasher.sketch(s).as_slice()[0]).fold(0, u32::wrapping_add))
+    });
+    group.bench_function("featurize (all views, one core)", |b| {
+        b.iter(|| docs.iter().map(|d| scanner.featurize(d).tokens).sum::<u32>())
     });
     group.bench_function("verify (1 pair per document)", |b| {
         b.iter(|| sets.windows(2).map(|w| PairScores::between(&w[0], &w[1]).shared).sum::<u32>())
@@ -130,21 +151,31 @@ fn banding(c: &mut Criterion) {
     group.finish();
 }
 
+/// Sizes of the end-to-end scans.
+fn scan_sizes() -> Vec<usize> {
+    std::env::var("NEARDUP_BENCH_DOCS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000])
+}
+
 fn end_to_end(c: &mut Criterion) {
-    let docs = corpus(5_000);
     let mut group = c.benchmark_group("scan");
     group.sample_size(10);
-    group.throughput(Throughput::Bytes(bytes(&docs)));
     let scanner = Scanner::new(ScanConfig::default()).unwrap();
-    group.bench_function("5k documents", |b| {
-        b.iter(|| {
-            let input =
-                docs.iter().enumerate().map(|(i, t)| Document::new(i.to_string(), t.clone()));
-            scanner.scan(input).unwrap().edges.len()
-        })
-    });
+    for n in scan_sizes() {
+        let docs = corpus(n);
+        group.throughput(Throughput::Bytes(bytes(&docs)));
+        group.bench_with_input(BenchmarkId::new("documents", n), &docs, |b, docs| {
+            b.iter(|| {
+                let input =
+                    docs.iter().enumerate().map(|(i, t)| Document::new(i.to_string(), t.clone()));
+                scanner.scan(input).unwrap().edges.len()
+            })
+        });
+    }
     group.finish();
 }
 
-criterion_group!(benches, stages, banding, end_to_end);
+criterion_group!(benches, limit, stages, banding, end_to_end);
 criterion_main!(benches);

@@ -18,25 +18,17 @@ does more work per pair.
 """
 import json
 import os
-import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import timed  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "target", "peers")
 PEERS = {"datasketch": "datasketch==2.0.0", "rensa": "rensa==0.5.0", "gaoya": "gaoya==0.2.2"}
 BIN = os.path.join(ROOT, "target", "release", "neardup")
 GEN = os.path.join(ROOT, "target", "release", "examples", "synth-corpus")
-
-
-def timed(cmd):
-    """(wall seconds, peak RSS MB, stdout) of `cmd`."""
-    p = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *cmd], capture_output=True,
-                       text=True)
-    m = re.search(r"TIME (\S+) (\d+)", p.stderr)
-    if p.returncode != 0 or not m:
-        raise SystemExit(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stderr[-2000:]}")
-    return float(m.group(1)), int(m.group(2)) / 1024, p.stdout
 
 
 def main():

@@ -148,13 +148,7 @@ impl Featurizer {
         let signature = self.minhasher.sketch(&shingles);
         let spin_signature =
             self.minhasher.sketch(&self.immutable_shingler.shingle_set(&immutable));
-        let n = self.char_ngram.max(1);
-        let char_signature = self.minhasher.sketch_hashes(
-            stream
-                .as_bytes()
-                .windows(n)
-                .map(|w| xxhash_rust::xxh3::xxh3_64_with_seed(w, CHAR_NGRAM_SEED)),
-        );
+        let char_signature = self.sketch_char_ngrams(stream.as_bytes());
         DocFeatures {
             content_hash,
             tokens: tokens.len() as u32,
@@ -164,6 +158,18 @@ impl Featurizer {
             char_signature,
             fingerprints,
         }
+    }
+
+    /// The signature of the character n-grams of `stream`, each keyed by
+    /// an xxh3 hash. (Packing n-grams of up to 8 bytes into a `u64` as the
+    /// window rolls was measured: 3 % less scan time on the 100k corpus,
+    /// but a different random sample lost 2 of 104 OCR pairs on the dev
+    /// set, so the keys stay as indexes already store them.)
+    fn sketch_char_ngrams(&self, stream: &[u8]) -> Signature {
+        let n = self.char_ngram.max(1);
+        self.minhasher.sketch_hashes(
+            stream.windows(n).map(|w| xxhash_rust::xxh3::xxh3_64_with_seed(w, CHAR_NGRAM_SEED)),
+        )
     }
 
     /// The shingles of `text` in order, with token spans.

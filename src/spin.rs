@@ -130,7 +130,11 @@ pub const MAX_SUBSTITUTIONS: usize = 20;
 /// Decides which tokens a spinner is unlikely to change.
 #[derive(Clone, Debug)]
 pub struct Immutables {
-    stopwords: Vec<u64>,
+    /// Open-addressing table of the function words' token hashes (a power
+    /// of two, at most a quarter full; 0 marks an empty slot). Every token
+    /// of every document is looked up here, so a probe or two beats a
+    /// binary search of the sorted list.
+    slots: Vec<u64>,
 }
 
 impl Default for Immutables {
@@ -148,7 +152,40 @@ impl Immutables {
             .collect();
         stopwords.sort_unstable();
         stopwords.dedup();
-        Immutables { stopwords }
+        let size = (stopwords.len() * 4).next_power_of_two().max(16);
+        let mut slots = vec![0u64; size];
+        for h in stopwords {
+            // A zero hash cannot be stored (it marks empty slots); the odds
+            // of a function word hashing to it are 2^-64.
+            if h == 0 {
+                continue;
+            }
+            let mut i = Self::slot_of(h, size);
+            while slots[i] != 0 {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = h;
+        }
+        Immutables { slots }
+    }
+
+    #[inline]
+    fn slot_of(hash: u64, size: usize) -> usize {
+        (hash >> 40) as usize & (size - 1)
+    }
+
+    /// Returns true if and only if `hash` is a function word's token hash.
+    #[inline]
+    fn is_stopword(&self, hash: u64) -> bool {
+        let size = self.slots.len();
+        let mut i = Self::slot_of(hash, size);
+        loop {
+            match self.slots[i] {
+                0 => return false,
+                h if h == hash => return true,
+                _ => i = (i + 1) & (size - 1),
+            }
+        }
     }
 
     /// Returns true if and only if the token is a function word, holds a
@@ -156,7 +193,7 @@ impl Immutables {
     /// token as written, `hash` its normalized hash.
     #[inline]
     pub fn is_immutable(&self, raw: &str, hash: u64, sentence_start: bool) -> bool {
-        self.stopwords.binary_search(&hash).is_ok()
+        self.is_stopword(hash)
             || raw.bytes().any(|b| b.is_ascii_digit())
             || (!sentence_start && raw.chars().next().is_some_and(char::is_uppercase))
     }
@@ -532,6 +569,23 @@ mod tests {
         assert!(!imm.is_immutable("Thousands", h("thousands"), true));
         assert!(!imm.is_immutable("leader", h("leader"), false));
         assert!(ends_sentence(". ") && ends_sentence("\n") && !ends_sentence(", "));
+    }
+
+    #[test]
+    fn the_function_word_table_holds_every_word_and_nothing_else() {
+        let imm = Immutables::english();
+        let words = stop_words::get(stop_words::Language::English);
+        for w in words {
+            assert!(imm.is_stopword(hash_token(&w.to_lowercase().replace('’', "'"))), "{w}");
+        }
+        let known: std::collections::HashSet<String> =
+            words.iter().map(|w| w.to_lowercase()).collect();
+        let others = (0..20_000)
+            .map(|i| format!("w{i}"))
+            .chain(["leader", "war", "kremlin"].map(String::from));
+        for w in others.filter(|w| !known.contains(w)) {
+            assert!(!imm.is_stopword(hash_token(&w)), "{w}");
+        }
     }
 
     #[test]

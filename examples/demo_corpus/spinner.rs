@@ -6,7 +6,7 @@
 //! left alone. The table below was written for this project (same licence as
 //! the project); it covers the frequent content words of the demo articles.
 
-use crate::pick;
+use super::pick;
 
 /// `(word, replacement)`: the first-choice synonym of each word.
 pub(crate) const SYNONYMS: &[(&str, &str)] = &[

@@ -246,9 +246,13 @@ mod tests {
         let len = file.len() as u64;
         let err = check_start(Path::new("x"), FileKind::Segment, &file, len).unwrap_err();
         assert!(err.to_string().contains("kind"), "{err}");
-        file[8] = 3;
+        let newer = FORMAT_VERSION + 1;
+        file[8..12].copy_from_slice(&newer.to_le_bytes());
         let err = check_start(Path::new("x"), FileKind::Manifest, &file, len).unwrap_err();
-        assert!(err.to_string().contains("version 3"), "{err}");
+        assert!(err.to_string().contains(&format!("version {newer}")), "{err}");
         assert!(err.to_string().contains("upgrade"), "{err}");
+        file[8..12].copy_from_slice(&(FORMAT_VERSION - 1).to_le_bytes());
+        let err = check_start(Path::new("x"), FileKind::Manifest, &file, len).unwrap_err();
+        assert!(err.to_string().contains("rebuild"), "{err}");
     }
 }

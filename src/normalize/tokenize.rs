@@ -138,46 +138,137 @@ impl<'a> Tokens<'a> {
     }
 }
 
+/// ASCII letters and digits: the bytes the fast paths of [`Tokens`] skip
+/// over or take whole, without classifying characters one by one.
+const ASCII_ALNUM: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 128 {
+        table[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    table
+};
+
+/// ASCII bytes that separate tokens and can never join one (everything but
+/// letters, digits, the apostrophe, `.` and `,`).
+const ASCII_SEPARATOR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        table[i] = !(b.is_ascii_alphanumeric() || b == b'\'' || b == b'.' || b == b',');
+        i += 1;
+    }
+    table
+};
+
+/// What one character at the scan position does before a token starts.
+enum Start {
+    /// A word starts here (`digit`: with a digit).
+    Word { start: usize, digit: bool },
+    /// A one-character token (ideograph, kana).
+    Isolated { start: usize, end: usize },
+    /// A separator, skipped.
+    Skip,
+}
+
+impl Tokens<'_> {
+    /// Consumes one character before a token; `None` at the end.
+    #[inline]
+    fn start_step(&mut self) -> Option<Start> {
+        let (c, class) = self.char_at(self.pos)?;
+        let here = self.pos;
+        self.pos += c.len_utf8();
+        Some(match class {
+            CharClass::Word { digit } => Start::Word { start: here, digit },
+            CharClass::Isolated => Start::Isolated { start: here, end: self.pos },
+            _ => Start::Skip,
+        })
+    }
+
+    /// Takes one more character into the current word if the rules allow;
+    /// false when the word ends here.
+    #[inline]
+    fn extend_step(&mut self, prev_digit: &mut bool) -> bool {
+        let Some((c, class)) = self.char_at(self.pos) else { return false };
+        match class {
+            CharClass::Word { digit } => {
+                *prev_digit = digit;
+                self.pos += c.len_utf8();
+            }
+            CharClass::Continue => self.pos += c.len_utf8(),
+            CharClass::Apostrophe | CharClass::NumberSeparator => {
+                let after = self.pos + c.len_utf8();
+                let joins = match self.char_at(after) {
+                    Some((_, CharClass::Word { digit })) => {
+                        class == CharClass::Apostrophe || (*prev_digit && digit)
+                    }
+                    _ => false,
+                };
+                if !joins {
+                    return false;
+                }
+                self.pos = after;
+            }
+            CharClass::Other | CharClass::Isolated => return false,
+        }
+        true
+    }
+}
+
 impl Iterator for Tokens<'_> {
     type Item = (usize, usize);
 
     fn next(&mut self) -> Option<(usize, usize)> {
-        // Find the start of the next token.
+        let bytes = self.text.as_bytes();
+        // Find the start of the next token. Most text is ASCII: runs of
+        // separators are skipped a byte at a time without decoding.
         let (start, mut prev_digit) = loop {
-            let (c, class) = self.char_at(self.pos)?;
-            let here = self.pos;
-            self.pos += c.len_utf8();
-            match class {
-                CharClass::Word { digit } => break (here, digit),
-                CharClass::Isolated => return Some((here, self.pos)),
-                _ => continue,
+            while bytes.get(self.pos).is_some_and(|&b| ASCII_SEPARATOR[usize::from(b)]) {
+                self.pos += 1;
+            }
+            match self.start_step()? {
+                Start::Word { start, digit } => break (start, digit),
+                Start::Isolated { start, end } => return Some((start, end)),
+                Start::Skip => {}
             }
         };
-        // Extend it as far as the rules allow.
-        while let Some((c, class)) = self.char_at(self.pos) {
-            match class {
-                CharClass::Word { digit } => {
-                    prev_digit = digit;
-                    self.pos += c.len_utf8();
-                }
-                CharClass::Continue => self.pos += c.len_utf8(),
-                CharClass::Apostrophe | CharClass::NumberSeparator => {
-                    let after = self.pos + c.len_utf8();
-                    let joins = match self.char_at(after) {
-                        Some((_, CharClass::Word { digit })) => {
-                            class == CharClass::Apostrophe || (prev_digit && digit)
-                        }
-                        _ => false,
-                    };
-                    if !joins {
-                        break;
-                    }
-                    self.pos = after;
-                }
-                CharClass::Other | CharClass::Isolated => break,
+        // Extend it as far as the rules allow; ASCII letters and digits
+        // continue any word, so runs of them are taken without decoding.
+        loop {
+            let run = self.pos;
+            while bytes.get(self.pos).is_some_and(|&b| ASCII_ALNUM[usize::from(b)]) {
+                self.pos += 1;
+            }
+            if self.pos > run {
+                prev_digit = bytes[self.pos - 1].is_ascii_digit();
+            }
+            if !self.extend_step(&mut prev_digit) {
+                break;
             }
         }
         Some((start, self.pos))
+    }
+}
+
+/// The character-by-character scanner the fast paths must agree with.
+#[cfg(test)]
+fn reference_tokens(text: &str) -> Vec<(usize, usize)> {
+    let mut scanner = Tokens::new(text);
+    let mut out = Vec::new();
+    loop {
+        let (start, mut prev_digit) = match scanner.start_step() {
+            None => return out,
+            Some(Start::Word { start, digit }) => (start, digit),
+            Some(Start::Isolated { start, end }) => {
+                out.push((start, end));
+                continue;
+            }
+            Some(Start::Skip) => continue,
+        };
+        while scanner.extend_step(&mut prev_digit) {}
+        out.push((start, scanner.pos));
     }
 }
 
@@ -227,6 +318,23 @@ mod tests {
     fn ideographs_are_single_tokens() {
         assert_eq!(words("東京は晴れ"), ["東", "京", "は", "晴", "れ"]);
         assert_eq!(words("abc東京"), ["abc", "東", "京"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_agree_with_the_reference_scanner(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "Zq", "7", "12", " ", ".", ",", "'", "’", "ʼ", "-", "\n", "é",
+                    "e\u{301}", "\u{AD}", "\u{200D}", "東", "は", "Ω", "٣", "!", "\u{FEFF}",
+                ]),
+                0..40,
+            )
+        ) {
+            let text: String = parts.concat();
+            let fast: Vec<(usize, usize)> = Tokens::new(&text).collect();
+            proptest::prop_assert_eq!(fast, reference_tokens(&text));
+        }
     }
 
     #[test]

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""How `neardup scan` scales: corpus size, thread count, determinism.
+
+    python3 scripts/scale.py [--sizes 10000,100000,1000000] [--one-thread-max N]
+                             [--work DIR]
+
+For each size the project's generator (`examples/synth_corpus`, seed 1)
+writes a JSONL corpus into the work folder (default `target/scale`; reused
+when present). The script then times `neardup scan` with its defaults (all
+views) with 2 threads, and with 1 thread up to `--one-thread-max`
+documents (default 100,000), and prints, per run: wall time, text MB/s,
+peak RSS, peak RSS per document, and the time per document relative to the
+smallest corpus (1.00 = linear). For every size run with both thread
+counts, the pairs and clusters files must be byte-identical: any
+difference fails the script (exit 1).
+"""
+
+import argparse
+import filecmp
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import timed  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("NEARDUP_BIN", os.path.join(ROOT, "target", "release", "neardup"))
+GEN = os.path.join(ROOT, "target", "release", "examples", "synth-corpus")
+
+
+def corpus(work, n):
+    path = os.path.join(work, f"corpus-{n}.jsonl")
+    if not os.path.exists(path):
+        tmp = path + ".part"
+        subprocess.run([GEN, "--docs", str(n), "--out", tmp], check=True,
+                       stdout=subprocess.DEVNULL)
+        os.replace(tmp, path)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--one-thread-max", type=int, default=100_000)
+    ap.add_argument("--work", default=os.path.join(ROOT, "target", "scale"))
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    os.makedirs(args.work, exist_ok=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "neardup",
+                    "--example", "synth-corpus"], cwd=ROOT, check=True)
+    rows, base, failed = [], {}, False
+    for n in sizes:
+        path = corpus(args.work, n)
+        mb = os.path.getsize(path) / 1e6
+        outputs = {}
+        for threads in (2, 1):
+            if threads == 1 and n > args.one_thread_max:
+                continue
+            pairs = os.path.join(args.work, f"pairs-{n}-t{threads}.jsonl")
+            clusters = os.path.join(args.work, f"clusters-{n}-t{threads}.jsonl")
+            wall, rss, _ = timed([BIN, "scan", "--quiet", "--threads", str(threads), path,
+                               "--pairs", pairs, "--clusters", clusters])
+            outputs[threads] = (pairs, clusters)
+            per_doc = wall / n
+            base.setdefault(threads, per_doc)
+            rows.append((n, threads, wall, mb / wall, rss, rss * 1e6 / n,
+                         per_doc / base[threads]))
+            print(f"{n:>9} docs, {threads} thread(s): {wall:7.1f} s  {mb / wall:6.1f} MB/s  "
+                  f"peak {rss:6.0f} MB ({rss * 1e6 / n:,.0f} B/doc)  "
+                  f"time/doc vs smallest {per_doc / base[threads]:.2f}", flush=True)
+        if 1 in outputs and 2 in outputs:
+            same = all(filecmp.cmp(a, b, shallow=False)
+                       for a, b in zip(outputs[1], outputs[2]))
+            print(f"{n:>9} docs: output with 1 and 2 threads "
+                  f"{'byte-identical' if same else 'DIFFERS'}")
+            failed |= not same
+        speedups = [r for r in rows if r[0] == n]
+        if len(speedups) == 2:
+            print(f"{n:>9} docs: 2 threads are {speedups[1][2] / speedups[0][2]:.2f}x "
+                  f"as fast as 1")
+    print()
+    print("| documents | threads | wall | MB/s (file) | peak RSS | RSS / doc | time/doc vs smallest |")
+    print("|---|---|---|---|---|---|---|")
+    for n, t, wall, mbs, rss, per, rel in rows:
+        print(f"| {n:,} | {t} | {wall:.1f} s | {mbs:.1f} | {rss:.0f} MB | {per:,.0f} B | {rel:.2f} |")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
