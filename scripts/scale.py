@@ -8,15 +8,18 @@ For each size the project's generator (`examples/synth_corpus`, seed 1)
 writes a JSONL corpus into the work folder (default `target/scale`; reused
 when present). The script then times `neardup scan` with its defaults (all
 views) with 2 threads, and with 1 thread up to `--one-thread-max`
-documents (default 100,000), and prints, per run: wall time, text MB/s,
+documents (default 100,000), and prints, per run: wall time, file MB/s,
 peak RSS, peak RSS per document, and the time per document relative to the
-smallest corpus (1.00 = linear). For every size run with both thread
-counts, the pairs and clusters files must be byte-identical: any
-difference fails the script (exit 1).
+smallest corpus (1.00 = linear), then the time of each stage. A run with
+T threads is pinned to T cores (`taskset`), so the thread scaling is the
+scaling over cores. For every size run with both thread counts, the pairs
+and clusters files must be byte-identical: any difference fails the script
+(exit 1).
 """
 
 import argparse
 import filecmp
+import json
 import os
 import subprocess
 import sys
@@ -59,8 +62,14 @@ def main():
                 continue
             pairs = os.path.join(args.work, f"pairs-{n}-t{threads}.jsonl")
             clusters = os.path.join(args.work, f"clusters-{n}-t{threads}.jsonl")
-            wall, rss, _ = timed([BIN, "scan", "--quiet", "--threads", str(threads), path,
-                               "--pairs", pairs, "--clusters", clusters])
+            stats = os.path.join(args.work, f"stats-{n}-t{threads}.json")
+            # Pinned to as many cores as threads: neardup's reader and writer
+            # threads would otherwise give a 1-thread run a second core.
+            cores = ",".join(str(c) for c in range(threads))
+            wall, rss, _ = timed(["taskset", "-c", cores, BIN, "scan", "--quiet",
+                                  "--threads", str(threads), path,
+                                  "--pairs", pairs, "--clusters", clusters,
+                                  "--stats", stats])
             outputs[threads] = (pairs, clusters)
             per_doc = wall / n
             base.setdefault(threads, per_doc)
@@ -69,6 +78,10 @@ def main():
             print(f"{n:>9} docs, {threads} thread(s): {wall:7.1f} s  {mb / wall:6.1f} MB/s  "
                   f"peak {rss:6.0f} MB ({rss * 1e6 / n:,.0f} B/doc)  "
                   f"time/doc vs smallest {per_doc / base[threads]:.2f}", flush=True)
+            with open(stats) as f:
+                timings = json.load(f)["timings"]
+            print("          stages: " + ", ".join(
+                f"{k} {v['secs'] + v['nanos'] / 1e9:.1f} s" for k, v in timings.items()))
         if 1 in outputs and 2 in outputs:
             same = all(filecmp.cmp(a, b, shallow=False)
                        for a, b in zip(outputs[1], outputs[2]))

@@ -58,7 +58,7 @@ impl Scanner {
 
         // Frequent (shingle, doc) entries, spread by document range so that
         // each document's frequent shingles come back together.
-        let mut frequent = EntrySpill::new(&resources.spill, partitions)?;
+        let mut frequent = resources.entry_spill(partitions)?;
         let mut frequent_shingles = 0u64;
         frequencies.drain(
             budget,

@@ -44,7 +44,7 @@ impl Scanner {
         stats: &mut ScanStats,
     ) -> Result<Vec<(u32, u32)>> {
         let budget = resources.sort_entries();
-        let mut pairs = EntrySpill::new(&resources.spill, partitions_for(&resources.spill))?;
+        let mut pairs = resources.entry_spill(partitions_for(&resources.spill))?;
         progress.start(Stage::Grouping, Some(bands.len() + passages.len()));
 
         let mut band_groups = GroupPairs::new(self.config.bucket_cap);

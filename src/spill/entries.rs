@@ -13,7 +13,10 @@
 //! partition reaches the budget.
 //!
 //! On disk an entry takes 12 bytes (little-endian key, then value) in an
-//! anonymous temporary file per partition.
+//! anonymous temporary file per partition. A spill kept on disk starts in
+//! memory and moves to its files only past [`MEMORY_ENTRIES`] entries, so
+//! a small scan creates no files (creating one costs a system call that
+//! took 0.2 ms here, and a spill has 128 partitions).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -23,6 +26,9 @@ use super::Spill;
 use crate::{Error, Result};
 
 const ENTRY_BYTES: usize = 12;
+/// Entries a disk spill holds in memory before it moves to its files
+/// (4 MiB).
+pub const MEMORY_ENTRIES: u64 = 1 << 18;
 
 enum Part {
     Memory(Vec<(u64, u32)>),
@@ -32,7 +38,12 @@ enum Part {
 /// Entries spread over partitions, to be grouped one partition at a time.
 pub struct EntrySpill {
     parts: Vec<Part>,
+    /// Where the partitions go once the spill outgrows memory (`None`: it
+    /// stays in memory).
     dir: Option<PathBuf>,
+    on_disk: bool,
+    /// Entries held in memory before moving to disk.
+    memory_entries: u64,
     len: u64,
 }
 
@@ -48,23 +59,37 @@ impl std::fmt::Debug for EntrySpill {
 impl EntrySpill {
     /// A spill of `partitions` partitions (at least one), kept as `spill` says.
     pub fn new(spill: &Spill, partitions: usize) -> Result<Self> {
-        let partitions = partitions.max(1);
-        let (parts, dir) = match spill {
-            Spill::Memory => ((0..partitions).map(|_| Part::Memory(Vec::new())).collect(), None),
-            Spill::Dir(dir) => {
-                let parts = (0..partitions)
-                    .map(|_| {
-                        let file = tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
-                        Ok(Part::File {
-                            writer: BufWriter::with_capacity(64 << 10, file),
-                            count: 0,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                (parts, Some(dir.clone()))
-            }
+        let parts = (0..partitions.max(1)).map(|_| Part::Memory(Vec::new())).collect();
+        let dir = match spill {
+            Spill::Memory => None,
+            Spill::Dir(dir) => Some(dir.clone()),
         };
-        Ok(EntrySpill { parts, dir, len: 0 })
+        Ok(EntrySpill { parts, dir, on_disk: false, memory_entries: MEMORY_ENTRIES, len: 0 })
+    }
+
+    /// Holds at most `entries` entries in memory before moving to disk
+    /// (default [`MEMORY_ENTRIES`]; no effect on a spill kept in memory).
+    pub fn in_memory_up_to(mut self, entries: u64) -> Self {
+        self.memory_entries = entries;
+        self
+    }
+
+    /// Moves every partition to its own temporary file.
+    #[cold]
+    fn move_to_disk(&mut self) -> Result<()> {
+        let Some(dir) = &self.dir else { return Ok(()) };
+        for part in &mut self.parts {
+            let Part::Memory(entries) = part else { continue };
+            let file = tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+            // 32 KiB: a spill has many partitions (4 MiB of buffers for 128).
+            let mut writer = BufWriter::with_capacity(32 << 10, file);
+            for &(key, value) in entries.iter() {
+                writer.write_all(&encode(key, value)).map_err(|e| Error::io(dir, e))?;
+            }
+            *part = Part::File { writer, count: entries.len() as u64 };
+        }
+        self.on_disk = true;
+        Ok(())
     }
 
     /// Number of partitions.
@@ -93,7 +118,12 @@ impl EntrySpill {
     pub fn push(&mut self, partition: usize, key: u64, value: u32) -> Result<()> {
         self.len += 1;
         match &mut self.parts[partition] {
-            Part::Memory(v) => v.push((key, value)),
+            Part::Memory(v) => {
+                v.push((key, value));
+                if self.len > self.memory_entries && self.dir.is_some() && !self.on_disk {
+                    self.move_to_disk()?;
+                }
+            }
             Part::File { writer, count } => {
                 *count += 1;
                 if let Err(e) = writer.write_all(&encode(key, value)) {
@@ -139,10 +169,7 @@ impl EntrySpill {
         };
         for part in self.parts {
             match part {
-                Part::Memory(entries) => {
-                    batches.remaining -= entries.len() as u64;
-                    (batches.f)(entries)?;
-                }
+                Part::Memory(entries) => batches.add_entries(entries)?,
                 Part::File { writer, count } => {
                     let file = writer.into_inner().map_err(|e| batches.fail(e.into_error()))?;
                     batches.add_piece(file, count, 0)?;
@@ -187,6 +214,22 @@ where
         }
         let batch = std::mem::take(&mut self.batch);
         (self.f)(batch)
+    }
+
+    /// Gathers a partition held in memory (handed back alone when it is
+    /// over the budget by itself).
+    fn add_entries(&mut self, entries: Vec<(u64, u32)>) -> Result<()> {
+        let count = entries.len() as u64;
+        self.remaining -= count;
+        if self.batch.len() as u64 + count > self.max as u64 {
+            self.flush()?;
+        }
+        if self.batch.is_empty() {
+            self.batch = entries;
+        } else {
+            self.batch.extend_from_slice(&entries);
+        }
+        Ok(())
     }
 
     /// Gathers the `count` entries of `file`, splitting it first if it is
@@ -345,7 +388,7 @@ mod tests {
             (Spill::Dir(dir.path().into()), 1_000_000),
             (Spill::Dir(dir.path().into()), 50),
         ] {
-            let mut s = EntrySpill::new(&spill, 4).unwrap();
+            let mut s = EntrySpill::new(&spill, 4).unwrap().in_memory_up_to(100);
             fill(&mut s);
             assert_eq!(s.len(), 1000);
             let batches = collect(s, max);
@@ -374,7 +417,7 @@ mod tests {
     #[test]
     fn batches_fill_the_budget() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = EntrySpill::new(&Spill::Dir(dir.path().into()), 4).unwrap();
+        let mut s = EntrySpill::new(&Spill::Dir(dir.path().into()), 4).unwrap().in_memory_up_to(0);
         for i in 0..20_000u64 {
             let key = mix(i);
             s.push(s.partition_of_hash(key), key, i as u32).unwrap();
@@ -391,7 +434,7 @@ mod tests {
     #[test]
     fn a_group_larger_than_the_budget_comes_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = EntrySpill::new(&Spill::Dir(dir.path().into()), 2).unwrap();
+        let mut s = EntrySpill::new(&Spill::Dir(dir.path().into()), 2).unwrap().in_memory_up_to(0);
         for i in 0..300u32 {
             // Key 7 has 200 entries; the others one each.
             let key = if i < 200 { 7 } else { u64::from(i) };

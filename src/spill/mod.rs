@@ -64,4 +64,12 @@ impl Resources {
     pub fn sort_entries(&self) -> usize {
         (self.sort_memory / 16).max(64)
     }
+
+    /// An [`EntrySpill`] of `partitions` partitions kept as [`Self::spill`]
+    /// says, that holds in memory up to an eighth of the sort budget (and
+    /// at most [`entries::MEMORY_ENTRIES`]) before it moves to disk.
+    pub fn entry_spill(&self, partitions: usize) -> crate::Result<EntrySpill> {
+        let in_memory = (self.sort_entries() as u64 / 8).min(entries::MEMORY_ENTRIES);
+        Ok(EntrySpill::new(&self.spill, partitions)?.in_memory_up_to(in_memory))
+    }
 }
