@@ -23,7 +23,7 @@ mod entries;
 use std::path::PathBuf;
 
 pub use blobs::{BlobRef, BlobStore, bytes_to_u64s, u64s_to_bytes};
-pub use entries::{EntrySpill, mix};
+pub use entries::{EntrySpill, MEMORY_ENTRIES, mix};
 
 /// Where a scan keeps its scratch data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,9 +67,9 @@ impl Resources {
 
     /// An [`EntrySpill`] of `partitions` partitions kept as [`Self::spill`]
     /// says, that holds in memory up to an eighth of the sort budget (and
-    /// at most [`entries::MEMORY_ENTRIES`]) before it moves to disk.
+    /// at most [`MEMORY_ENTRIES`]) before it moves to disk.
     pub fn entry_spill(&self, partitions: usize) -> crate::Result<EntrySpill> {
-        let in_memory = (self.sort_entries() as u64 / 8).min(entries::MEMORY_ENTRIES);
+        let in_memory = (self.sort_entries() as u64 / 8).min(MEMORY_ENTRIES);
         Ok(EntrySpill::new(&self.spill, partitions)?.in_memory_up_to(in_memory))
     }
 }
