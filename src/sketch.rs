@@ -97,12 +97,23 @@ pub struct MinHasher {
     /// For each bin, the bins it borrows from when empty, in order (a fixed
     /// sequence drawn from the seed; see the module docs).
     borrow_order: Vec<Vec<u16>>,
+    /// For `k` ≤ [`FIRST_DRAW_MAX_K`]: row `bin`, column `b` holds the
+    /// first draw of `bin`'s borrow order that is `b` ([`NOT_DRAWN`] if
+    /// none). With few filled bins, the donor is then found by looking at
+    /// the filled bins only, not by walking every draw.
+    first_draw: Option<Box<[u8]>>,
 }
 
 /// How many borrow candidates are drawn per bin; after them, bins are tried
 /// in order. With a set of at least one element and `k` ≤ 4096, 32 draws
 /// find a non-empty bin unless fewer than ~1/6 of the bins are filled.
 const BORROW_DRAWS: usize = 32;
+/// Largest `k` given a first-draw table (`k²` bytes: 64 KiB at 256).
+const FIRST_DRAW_MAX_K: usize = 256;
+/// A bin absent from a borrow order.
+const NOT_DRAWN: u8 = u8::MAX;
+/// Filled bins up to which donors are found through the first-draw table.
+const FEW_FILLED: usize = 16;
 
 impl MinHasher {
     /// A hasher with `num_hashes` positions drawn from `seed`.
@@ -113,14 +124,24 @@ impl MinHasher {
             )));
         }
         let mut state = seed ^ 0x6465_6e73_6966_7931; // "densify1"
-        let borrow_order = (0..num_hashes)
+        let borrow_order: Vec<Vec<u16>> = (0..num_hashes)
             .map(|_| {
                 (0..BORROW_DRAWS)
                     .map(|_| (splitmix64(&mut state) % num_hashes as u64) as u16)
                     .collect()
             })
             .collect();
-        Ok(MinHasher { num_hashes, seed, borrow_order })
+        let first_draw = (num_hashes <= FIRST_DRAW_MAX_K).then(|| {
+            let mut table = vec![NOT_DRAWN; num_hashes * num_hashes].into_boxed_slice();
+            for (bin, draws) in borrow_order.iter().enumerate() {
+                let row = &mut table[bin * num_hashes..(bin + 1) * num_hashes];
+                for (i, &b) in draws.iter().enumerate().rev() {
+                    row[b as usize] = i as u8;
+                }
+            }
+            table
+        });
+        Ok(MinHasher { num_hashes, seed, borrow_order, first_draw })
     }
 
     /// Number of positions.
@@ -159,21 +180,41 @@ impl MinHasher {
         if !any || filled.iter().all(|&f| f) {
             return Signature { mins };
         }
-        let own = mins.clone();
-        for (bin, slot) in mins.iter_mut().enumerate() {
+        self.densify(&mut mins, &filled);
+        Signature { mins }
+    }
+
+    /// Fills each empty bin with the value of its donor: the first filled
+    /// bin among its draws, else the next filled bin after it. Donors are
+    /// filled bins, which keep their own values, so one pass suffices.
+    fn densify(&self, mins: &mut [u32], filled: &[bool]) {
+        let k = self.num_hashes;
+        let filled_bins: Vec<u16> = (0..k).filter(|&b| filled[b]).map(|b| b as u16).collect();
+        // The first filled bin after each bin, cyclically.
+        let mut next_filled = vec![0u16; k];
+        let mut after = filled_bins[0];
+        for bin in (0..k).rev() {
+            next_filled[bin] = after;
+            if filled[bin] {
+                after = bin as u16;
+            }
+        }
+        let table = self.first_draw.as_deref().filter(|_| filled_bins.len() <= FEW_FILLED);
+        for bin in 0..k {
             if filled[bin] {
                 continue;
             }
-            let donor = self.borrow_order[bin]
-                .iter()
-                .map(|&b| b as usize)
-                .chain((0..k).map(|step| (bin + 1 + step) % k))
-                .find(|&b| filled[b]);
-            if let Some(donor) = donor {
-                *slot = own[donor];
-            }
+            let drawn = match table {
+                Some(table) => {
+                    let row = &table[bin * k..(bin + 1) * k];
+                    let (first, donor) =
+                        filled_bins.iter().map(|&b| (row[b as usize], b)).min().expect("a bin");
+                    (first != NOT_DRAWN).then_some(donor)
+                }
+                None => self.borrow_order[bin].iter().copied().find(|&b| filled[b as usize]),
+            };
+            mins[bin] = mins[drawn.unwrap_or(next_filled[bin]) as usize];
         }
-        Signature { mins }
     }
 }
 
@@ -243,6 +284,48 @@ mod tests {
         let b = MinHasher::new(16, 2).unwrap();
         assert_ne!(a.sketch(&set(0..50)), b.sketch(&set(0..50)));
         assert!(MinHasher::new(0, 1).is_err());
+    }
+
+    /// Densification as first written: every draw walked, then every bin.
+    fn reference_sketch(hasher: &MinHasher, hashes: &[u64]) -> Vec<u32> {
+        let k = hasher.num_hashes;
+        let mut mins = vec![u32::MAX; k];
+        let mut filled = vec![false; k];
+        for &x in hashes {
+            let h = mix64(x ^ hasher.seed);
+            let bin = (((h >> 32) * k as u64) >> 32) as usize;
+            if !filled[bin] || (h as u32) < mins[bin] {
+                mins[bin] = h as u32;
+                filled[bin] = true;
+            }
+        }
+        if hashes.is_empty() {
+            return mins;
+        }
+        let own = mins.clone();
+        for (bin, slot) in mins.iter_mut().enumerate() {
+            if !filled[bin] {
+                let donor = hasher.borrow_order[bin]
+                    .iter()
+                    .map(|&b| b as usize)
+                    .chain((0..k).map(|step| (bin + 1 + step) % k))
+                    .find(|&b| filled[b]);
+                *slot = own[donor.expect("a filled bin")];
+            }
+        }
+        mins
+    }
+
+    proptest! {
+        #[test]
+        fn densification_agrees_with_the_reference(
+            k in prop::sample::select(vec![1usize, 2, 7, 64, 128, 256, 300]),
+            hashes in prop::collection::vec(any::<u64>(), 0..64),
+        ) {
+            let hasher = MinHasher::new(k, DEFAULT_SEED).unwrap();
+            let fast = hasher.sketch_hashes(hashes.iter().copied());
+            prop_assert_eq!(fast.as_slice(), &reference_sketch(&hasher, &hashes)[..]);
+        }
     }
 
     proptest! {

@@ -114,6 +114,14 @@ pub const SPIN_MIN_BANDS: u32 = 2;
 /// Bands two documents must share in the character view (see
 /// [`SPIN_MIN_BANDS`]).
 pub const CHAR_MIN_BANDS: u32 = 2;
+/// Fewest words a document needs to enter the rewrite views (spun and
+/// character). A rewrite verdict rests on an alignment with several
+/// substitutions among mostly kept words, which a shorter text cannot
+/// show; yet the character n-grams of short texts collide with those of
+/// every other short text: 200,000 three-word notes made 7.2 million
+/// character-view candidates, none of them related, and took 30 s to
+/// reject. Short texts are still compared by the word view.
+pub const MIN_REWRITE_TOKENS: u32 = 16;
 /// Banding of character signatures.
 pub const CHAR_BANDS: usize = 42;
 /// Rows per band of character signatures.

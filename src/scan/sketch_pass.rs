@@ -26,6 +26,7 @@ use crate::progress::{Progress, Stage};
 use crate::shingle::ShingleSet;
 use crate::sketch::Signature;
 use crate::spill::{BlobRef, BlobStore, EntrySpill, Resources, Spill};
+use crate::spin::MIN_REWRITE_TOKENS;
 use crate::{Error, Result};
 
 use super::Scanner;
@@ -190,7 +191,7 @@ impl Scanner {
         if f.content_hash.is_some() {
             let mut views: Vec<(&Signature, crate::candidates::LshParams)> =
                 vec![(&f.signature, self.lsh)];
-            if self.config.spin.enabled {
+            if self.config.spin.enabled && f.tokens >= MIN_REWRITE_TOKENS {
                 views.push((&f.spin_signature, self.spin_lsh()));
                 if self.config.spin.char_ngram > 0 {
                     views.push((&f.char_signature, self.char_lsh()));
