@@ -44,6 +44,11 @@ pub struct InputArgs {
     /// Skip documents larger than this many bytes.
     #[arg(long, default_value_t = neardup::ingest::DEFAULT_MAX_DOC_BYTES, value_name = "BYTES")]
     pub max_doc_bytes: usize,
+    /// Refuse a compressed input that grows more than this many times its
+    /// size when decompressed (checked past 64 MiB): a decompression bomb
+    /// fails the run with a message naming the file. 0: no limit.
+    #[arg(long, default_value_t = neardup::ingest::compress::DEFAULT_MAX_EXPANSION, value_name = "RATIO")]
+    pub max_expansion: u64,
     /// Decode invalid UTF-8 with replacement characters instead of skipping.
     #[arg(long)]
     pub lossy_utf8: bool,
@@ -124,6 +129,7 @@ impl InputArgs {
                 url: self.url_field.clone(),
             },
             max_doc_bytes: self.max_doc_bytes,
+            max_expansion: self.max_expansion,
             lossy_utf8: self.lossy_utf8,
             follow_symlinks: self.follow_symlinks,
             dates_from_mtime: self.dates_from_mtime,
@@ -303,10 +309,21 @@ impl ReportingReader {
                 stats.ignored_files
             ));
         }
+        if stats.ignored_links > 0 {
+            self.console.warn(&format!(
+                "neardup: ignored {} symbolic links inside folders (--follow-symlinks follows \
+                 them)",
+                stats.ignored_links
+            ));
+        }
         if documents == 0 {
             anyhow::bail!(
                 "no documents found in the input{}",
-                if skipped + stats.ignored_files > 0 { " (see the messages above)" } else { "" }
+                if skipped + stats.ignored_files + stats.ignored_links > 0 {
+                    " (see the messages above)"
+                } else {
+                    ""
+                }
             );
         }
         if strict && skipped > 0 {

@@ -69,6 +69,15 @@ impl Manifest {
         let file = SectionReader::open(&path, FileKind::Manifest)?;
         let manifest: Manifest = postcard::from_bytes(&file.read(0)?)
             .map_err(|e| Error::Index(format!("{}: unreadable manifest: {e}", path.display())))?;
+        // The manifest names the files an index reads, and compaction
+        // deletes: a damaged or hostile one must not reach outside the folder.
+        let names = manifest.segments.iter().map(|s| &s.file).chain(&manifest.state);
+        if let Some(name) = names.into_iter().find(|name| !is_plain_file_name(name)) {
+            return Err(Error::Index(format!(
+                "{}: damaged manifest: {name:?} is not a file name inside the index",
+                path.display()
+            )));
+        }
         if file.fingerprint() != manifest.fingerprint() {
             return Err(Error::Index(format!(
                 "{}: the configuration does not match its fingerprint",
@@ -85,6 +94,15 @@ impl Manifest {
         let bytes = format::encode(FileKind::Manifest, self.fingerprint(), &[&body]);
         format::write_atomically(&dir.join(MANIFEST_FILE), &bytes)
     }
+}
+
+/// Whether `name` names a file directly inside a folder: no separators, no
+/// `..`, not absolute.
+fn is_plain_file_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!(parts.next(), Some(std::path::Component::Normal(_)))
+        && parts.next().is_none()
+        && !name.contains(['/', '\\'])
 }
 
 /// A fingerprint of everything in `config` that decides what is stored.
@@ -114,5 +132,21 @@ mod tests {
         assert_eq!(Manifest::read(dir.path()).unwrap(), m);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_manifest_naming_files_outside_its_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["../outside", "/etc/passwd", "a/b", "..", "", "a\\b"] {
+            let mut manifest = Manifest::empty(ScanConfig::default());
+            manifest.state = Some(name.to_string());
+            manifest.commit(dir.path()).unwrap();
+            let err = Manifest::read(dir.path()).unwrap_err().to_string();
+            assert!(err.contains("not a file name inside the index"), "{name}: {err}");
+        }
+        let mut manifest = Manifest::empty(ScanConfig::default());
+        manifest.state = Some("state-1.ndx".to_string());
+        manifest.commit(dir.path()).unwrap();
+        assert_eq!(Manifest::read(dir.path()).unwrap(), manifest);
     }
 }

@@ -11,6 +11,8 @@
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How a stream is compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,21 +39,113 @@ pub fn sniff(head: &[u8]) -> Compression {
     }
 }
 
+/// Decompressed bytes a stream may yield before its expansion limit is
+/// checked: small files that compress extremely well (one word repeated)
+/// are fine.
+pub const EXPANSION_FLOOR: u64 = 64 << 20;
+
+/// Default largest ratio of decompressed to compressed bytes. Text and HTML
+/// compress 3–10× with gzip and rarely beyond 30× even with zstd's long
+/// window on a corpus full of duplicates; a gzip bomb of zeros reaches
+/// 1,000×, and zstd far more.
+pub const DEFAULT_MAX_EXPANSION: u64 = 200;
+
 /// A buffered reader of the decompressed content of `reader`, whatever its
-/// compression, and what that compression was.
+/// compression, and what that compression was. Past [`EXPANSION_FLOOR`]
+/// bytes, a compressed stream that has grown more than `max_expansion`
+/// times (0: no limit) fails with an `InvalidData` error, once, and then
+/// ends: a decompression bomb costs bounded time and no memory.
 pub fn decompressed<R: Read + Send + 'static>(
     reader: R,
+    max_expansion: u64,
 ) -> io::Result<(Box<dyn BufRead + Send>, Compression)> {
-    let mut raw = BufReader::with_capacity(1 << 16, reader);
+    let compressed = Arc::new(AtomicU64::new(0));
+    let counted = CountingSource { inner: reader, read: compressed.clone() };
+    let mut raw = BufReader::with_capacity(1 << 16, counted);
     let compression = sniff(raw.fill_buf()?);
     let out: Box<dyn BufRead + Send> = match compression {
-        Compression::None => Box::new(raw),
+        Compression::None => return Ok((Box::new(raw), compression)),
         Compression::Gzip => Box::new(BufReader::with_capacity(1 << 16, RecoveringGzip::new(raw))),
         Compression::Zstd => {
             Box::new(BufReader::with_capacity(1 << 16, zstd::Decoder::with_buffer(raw)?))
         }
     };
-    Ok((out, compression))
+    if max_expansion == 0 {
+        return Ok((out, compression));
+    }
+    let limited =
+        ExpansionLimit { inner: out, compressed, yielded: 0, max_expansion, tripped: false };
+    Ok((Box::new(limited), compression))
+}
+
+/// Counts the bytes read from a compressed source.
+struct CountingSource<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingSource<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Ends a decompressed stream that grows too far beyond its compressed
+/// size (see [`decompressed`]).
+struct ExpansionLimit<R> {
+    inner: R,
+    compressed: Arc<AtomicU64>,
+    yielded: u64,
+    max_expansion: u64,
+    tripped: bool,
+}
+
+impl<R: BufRead> BufRead for ExpansionLimit<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.tripped {
+            return Ok(&[]);
+        }
+        if self.yielded > EXPANSION_FLOOR {
+            let compressed = self.compressed.load(Ordering::Relaxed).max(1);
+            if self.yielded / compressed >= self.max_expansion {
+                self.tripped = true;
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "decompressed to more than {} times its compressed size ({} MiB from \
+                         {} KiB): refused as a likely decompression bomb \
+                         (--max-expansion sets the limit)",
+                        self.max_expansion,
+                        self.yielded >> 20,
+                        compressed.div_ceil(1024)
+                    ),
+                ));
+            }
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.yielded += n as u64;
+        self.inner.consume(n);
+    }
+}
+
+impl<R: BufRead> Read for ExpansionLimit<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        read_through_buffer(self, out)
+    }
+}
+
+/// `Read::read` for a type whose reading is defined by its `BufRead` side.
+pub(super) fn read_through_buffer(reader: &mut impl BufRead, out: &mut [u8]) -> io::Result<usize> {
+    let available = reader.fill_buf()?;
+    let n = available.len().min(out.len());
+    out[..n].copy_from_slice(&available[..n]);
+    reader.consume(n);
+    Ok(n)
 }
 
 /// A corrupt gzip member: where it started in the compressed file and why it
@@ -380,10 +474,33 @@ mod tests {
     #[test]
     fn zstd_streams_are_decoded() {
         let compressed = zstd::encode_all(&b"hello zstd\n"[..], 3).unwrap();
-        let (mut r, c) = decompressed(std::io::Cursor::new(compressed)).unwrap();
+        let (mut r, c) =
+            decompressed(std::io::Cursor::new(compressed), DEFAULT_MAX_EXPANSION).unwrap();
         assert_eq!(c, Compression::Zstd);
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         assert_eq!(s, "hello zstd\n");
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_once_then_ends() {
+        let bomb = gzip(&vec![b'\n'; 96 << 20]);
+        assert!(bomb.len() < 200 << 10, "{}", bomb.len());
+        let (mut r, _) = decompressed(std::io::Cursor::new(bomb.clone()), 200).unwrap();
+        let mut sink = Vec::new();
+        let err = r.read_to_end(&mut sink).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("decompression bomb"), "{err}");
+        assert!(sink.len() as u64 <= EXPANSION_FLOOR + (1 << 17), "{}", sink.len());
+        assert_eq!(r.read(&mut [0u8; 16]).unwrap(), 0, "the stream ends after the error");
+        // No limit: the whole stream comes out.
+        let (mut r, _) = decompressed(std::io::Cursor::new(bomb), 0).unwrap();
+        assert_eq!(io::copy(&mut r, &mut io::sink()).unwrap(), 96 << 20);
+    }
+
+    #[test]
+    fn a_small_stream_may_compress_extremely_well() {
+        let (mut r, _) = decompressed(std::io::Cursor::new(gzip(&vec![b'a'; 1 << 20])), 2).unwrap();
+        assert_eq!(io::copy(&mut r, &mut io::sink()).unwrap(), 1 << 20);
     }
 }

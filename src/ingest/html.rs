@@ -10,6 +10,12 @@
 //! scripts, styles and templates removed. Boilerplate left in either form is
 //! handled later from the corpus (see [`crate::boilerplate`]).
 //!
+//! Hostile pages are bounded: html5ever's tree construction checks scopes
+//! by walking the stack of open elements, so 200,000 nested `<div>`s took
+//! 215 s. A page nested deeper than [`MAX_NESTING`] elements is read by
+//! html5ever's tokenizer alone, which is linear and keeps no tree
+//! ([`flat_text`]); `html5ever` is a direct dependency for that.
+//!
 //! Bytes become text by the rules browsers use: a byte-order mark, then the
 //! charset declared by the transport (HTTP header), then a `<meta>`
 //! declaration in the first 2 KB, then UTF-8 if the bytes are valid UTF-8,
@@ -23,6 +29,9 @@ const MIN_ARTICLE_BYTES: usize = 140;
 /// Pages with more elements than this are not given to readability, whose
 /// cost grows with the tree; they go straight to the full-text fallback.
 const MAX_ELEMENTS: usize = 20_000;
+/// Pages whose elements nest deeper than this are never built into a tree.
+/// Real pages nest a few dozen levels.
+pub const MAX_NESTING: usize = 512;
 
 /// How the text of a page was obtained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +40,9 @@ pub enum Extraction {
     Article,
     /// The whole visible text (no article found).
     FullText,
+    /// The visible text, read without building a tree: the page nests too
+    /// deeply ([`MAX_NESTING`]).
+    Flat,
 }
 
 /// The text of a page and how it was found.
@@ -84,6 +96,9 @@ fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
 
 /// The main text of a page (title, blank line, body).
 pub fn main_text(html: &str, url: Option<&str>) -> PageText {
+    if nests_deeper_than(html.as_bytes(), MAX_NESTING) {
+        return PageText { text: flat_text(html), method: Extraction::Flat };
+    }
     let elements = memchr::memchr_iter(b'<', html.as_bytes()).count();
     if elements <= MAX_ELEMENTS
         && let Some(text) = article(html, url)
@@ -157,10 +172,18 @@ fn site_free_title<'a>(title: &'a str, site_name: Option<&str>) -> &'a str {
 
 /// The visible text of the whole page, one line per block of text.
 pub fn full_text(html: &str) -> String {
+    if nests_deeper_than(html.as_bytes(), MAX_NESTING) {
+        return flat_text(html);
+    }
     let doc = dom_query::Document::from(html);
     doc.select("script, style, noscript, template, svg, head").remove();
     let text = doc.select("body").text();
-    let text: &str = if text.trim().is_empty() { "" } else { &text };
+    tidy_lines(if text.trim().is_empty() { "" } else { &text })
+}
+
+/// `text` with each line trimmed, runs of white space made single spaces
+/// and empty lines dropped.
+fn tidy_lines(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if !out.is_empty() {
@@ -169,6 +192,222 @@ pub fn full_text(html: &str) -> String {
         out.push_str(&line.split_whitespace().collect::<Vec<_>>().join(" "));
     }
     out
+}
+
+/// Elements that never hold children, and elements whose end tag may be
+/// left out (the parser closes them itself): neither deepens the tree.
+const FLAT_ELEMENTS: [&[u8]; 33] = [
+    b"area",
+    b"base",
+    b"br",
+    b"col",
+    b"embed",
+    b"hr",
+    b"img",
+    b"input",
+    b"link",
+    b"meta",
+    b"param",
+    b"source",
+    b"track",
+    b"wbr",
+    b"p",
+    b"li",
+    b"dt",
+    b"dd",
+    b"tr",
+    b"td",
+    b"th",
+    b"option",
+    b"optgroup",
+    b"thead",
+    b"tbody",
+    b"tfoot",
+    b"colgroup",
+    b"caption",
+    b"rb",
+    b"rt",
+    b"rp",
+    b"html",
+    b"body",
+];
+
+/// Elements whose content is not markup: a `<` inside them opens no tag.
+const RAW_ELEMENTS: [&[u8]; 4] = [b"script", b"style", b"textarea", b"title"];
+
+/// Whether the elements of `html` nest deeper than `limit`, estimated in one
+/// pass over its tags (comments and script or style content skipped).
+pub fn nests_deeper_than(html: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(pos) = memchr::memchr(b'<', &html[at..]) {
+        let start = at + pos + 1;
+        let rest = &html[start..];
+        if rest.starts_with(b"!--") {
+            at = memchr::memmem::find(&rest[3..], b"-->").map_or(html.len(), |e| start + 3 + e + 3);
+            continue;
+        }
+        let closing = rest.first() == Some(&b'/');
+        let name_start = start + usize::from(closing);
+        let name_len = html[name_start..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        at = name_start + name_len;
+        if name_len == 0 || !html[name_start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = html[name_start..at].to_ascii_lowercase();
+        if FLAT_ELEMENTS.contains(&name.as_slice()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        let end = memchr::memchr(b'>', &html[at..]).map_or(html.len(), |e| at + e);
+        if end > at && html[end - 1] == b'/' {
+            continue;
+        }
+        if RAW_ELEMENTS.contains(&name.as_slice()) {
+            at = raw_end(html, end, &name);
+            continue;
+        }
+        depth += 1;
+        if depth > limit {
+            return true;
+        }
+    }
+    false
+}
+
+/// Where the content of a raw element `name` that starts at `from` ends.
+fn raw_end(html: &[u8], from: usize, name: &[u8]) -> usize {
+    let mut at = from;
+    while let Some(pos) = memchr::memmem::find(&html[at..], b"</") {
+        let tag = at + pos + 2;
+        let candidate = html.get(tag..tag + name.len());
+        if candidate.is_some_and(|c| c.eq_ignore_ascii_case(name)) {
+            return tag + name.len();
+        }
+        at = tag;
+    }
+    html.len()
+}
+
+/// The visible text of a page read by html5ever's tokenizer, without a
+/// tree: linear in the page's size however its elements nest. Blocks
+/// start new lines; scripts, styles, titles, templates and SVG are left out.
+pub fn flat_text(html: &str) -> String {
+    use html5ever::tendril::StrTendril;
+    use html5ever::tokenizer::{BufferQueue, Tokenizer};
+
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    let tokenizer = Tokenizer::new(FlatSink::default(), Default::default());
+    // The sink never asks the tokenizer to stop for a script, so one feed
+    // consumes everything.
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tidy_lines(&tokenizer.sink.text.into_inner())
+}
+
+/// Collects visible text from the tokenizer (see [`flat_text`]).
+#[derive(Default)]
+struct FlatSink {
+    text: std::cell::RefCell<String>,
+    /// Open elements whose content is hidden (template, svg, math), by depth.
+    hidden: std::cell::Cell<usize>,
+    /// The raw element whose content is being skipped.
+    raw: std::cell::RefCell<Option<html5ever::LocalName>>,
+}
+
+/// Elements that start a new line of text.
+const BLOCKS: [&str; 30] = [
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tr",
+];
+
+impl html5ever::tokenizer::TokenSink for FlatSink {
+    type Handle = ();
+
+    fn process_token(
+        &self,
+        token: html5ever::tokenizer::Token,
+        _line: u64,
+    ) -> html5ever::tokenizer::TokenSinkResult<()> {
+        use html5ever::tokenizer::states::RawKind;
+        use html5ever::tokenizer::{TagKind, Token, TokenSinkResult};
+
+        match token {
+            Token::CharacterTokens(text)
+                if self.raw.borrow().is_none() && self.hidden.get() == 0 =>
+            {
+                self.text.borrow_mut().push_str(&text);
+            }
+            Token::TagToken(tag) => {
+                let name: &str = &tag.name;
+                let in_raw = self.raw.borrow().as_ref().map(|open| *open == tag.name);
+                if let Some(same_name) = in_raw {
+                    // Only the raw element's own end tag comes through here.
+                    if tag.kind == TagKind::EndTag && same_name {
+                        self.raw.replace(None);
+                    }
+                    return TokenSinkResult::Continue;
+                }
+                if matches!(name, "template" | "svg" | "math") && !tag.self_closing {
+                    let hidden = self.hidden.get();
+                    self.hidden.set(match tag.kind {
+                        TagKind::StartTag => hidden + 1,
+                        TagKind::EndTag => hidden.saturating_sub(1),
+                    });
+                } else if BLOCKS.contains(&name) {
+                    self.text.borrow_mut().push('\n');
+                }
+                if tag.kind == TagKind::StartTag && !tag.self_closing {
+                    let raw = match name {
+                        "script" => Some(RawKind::ScriptData),
+                        "style" | "noscript" | "xmp" | "iframe" | "noembed" | "noframes" => {
+                            Some(RawKind::Rawtext)
+                        }
+                        "title" | "textarea" => Some(RawKind::Rcdata),
+                        _ => None,
+                    };
+                    if let Some(kind) = raw {
+                        self.raw.replace(Some(tag.name.clone()));
+                        return TokenSinkResult::RawData(kind);
+                    }
+                }
+            }
+            _ => {}
+        }
+        TokenSinkResult::Continue
+    }
 }
 
 #[cfg(test)]
@@ -230,5 +469,49 @@ mod tests {
         let mut bom = vec![0xef, 0xbb, 0xbf];
         bom.extend_from_slice("ü".as_bytes());
         assert_eq!(decode(&bom, Some("iso-8859-1")), "ü");
+    }
+
+    #[test]
+    fn deeply_nested_pages_are_read_in_linear_time_without_a_tree() {
+        let depth = 200_000;
+        let page = format!(
+            "<html><head><title>Deep</title><script>if (a<b) x();</script></head><body>{}\
+             <p>words &amp; more words</p><svg><text>hidden</text></svg>{}</body></html>",
+            "<div>".repeat(depth),
+            "</div>".repeat(depth)
+        );
+        assert!(nests_deeper_than(page.as_bytes(), MAX_NESTING));
+        let start = std::time::Instant::now();
+        let text = main_text(&page, None);
+        assert_eq!(text.method, Extraction::Flat);
+        assert_eq!(text.text, "words & more words");
+        assert_eq!(full_text(&page), "words & more words");
+        // Generous: the tree builder took minutes on this page.
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn nesting_is_estimated_from_tags_that_deepen_the_tree() {
+        let deep = |open: &str, n| open.repeat(n);
+        assert!(!nests_deeper_than(PAGE.as_bytes(), 10));
+        assert!(!nests_deeper_than(deep("<p>", 2_000).as_bytes(), 10), "p closes itself");
+        assert!(!nests_deeper_than(deep("<br>", 2_000).as_bytes(), 10), "void elements");
+        assert!(!nests_deeper_than(deep("<div></div>", 2_000).as_bytes(), 10));
+        assert!(!nests_deeper_than(deep("<!-- <div> -->", 2_000).as_bytes(), 10));
+        assert!(!nests_deeper_than(format!("<script>{}</script>", deep("<a", 50)).as_bytes(), 10));
+        assert!(nests_deeper_than(deep("<div>", 11).as_bytes(), 10));
+        assert!(nests_deeper_than(deep("<SPAN class=x>", 11).as_bytes(), 10));
+    }
+
+    #[test]
+    fn flat_text_keeps_what_a_reader_sees() {
+        let flat = flat_text(PAGE);
+        assert!(flat.contains("reopened to traffic on Monday morning"), "{flat}");
+        assert!(flat.contains("Home News Sport"), "{flat}");
+        assert!(!flat.contains("do not index me"), "{flat}");
+        assert!(!flat.contains("The Courier\n"), "the title is left out: {flat}");
+        assert!(!flat.contains(".nav"), "{flat}");
+        let lines: Vec<&str> = flat.lines().collect();
+        assert!(lines.contains(&"Old Mill Bridge reopens after floods"), "{flat}");
     }
 }

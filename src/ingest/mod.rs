@@ -50,6 +50,35 @@ pub use jsonl::JsonFields;
 pub use problem::{RecordError, RecordErrorKind};
 pub use reader::{DocumentReader, InputProgress, ReadStats};
 
+/// A stream of records held in memory, for [`records_from_bytes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// WARC or WET records.
+    Warc,
+}
+
+/// The documents of `bytes`, a JSONL or WARC stream (gzip- or
+/// zstd-compressed when its first bytes say so), named `source` in errors.
+/// Each item is a document or the error of one record, as
+/// [`DocumentReader`] gives them for a file; `Err` only when the stream
+/// cannot be opened at all. The fuzz targets read untrusted bytes through
+/// this.
+pub fn records_from_bytes(
+    bytes: Vec<u8>,
+    format: RecordFormat,
+    source: &str,
+    options: ReadOptions,
+) -> std::io::Result<Box<dyn Iterator<Item = Result<Document, RecordError>> + Send>> {
+    let (stream, _) = compress::decompressed(std::io::Cursor::new(bytes), options.max_expansion)?;
+    let source: Arc<str> = source.into();
+    Ok(match format {
+        RecordFormat::Jsonl => Box::new(jsonl::JsonlRecords::new(stream, source, options)),
+        RecordFormat::Warc => Box::new(warc::WarcRecords::new(stream, source, options)),
+    })
+}
+
 /// Default largest document, in bytes: larger ones are skipped.
 pub const DEFAULT_MAX_DOC_BYTES: usize = 64 << 20;
 
@@ -222,6 +251,9 @@ pub struct ReadOptions {
     pub fields: JsonFields,
     /// Documents larger than this many bytes are skipped.
     pub max_doc_bytes: usize,
+    /// A compressed input that decompresses to more than this many times its
+    /// size (past 64 MiB) is refused as a decompression bomb; 0: no limit.
+    pub max_expansion: u64,
     /// Replace invalid UTF-8 with U+FFFD instead of skipping the record.
     pub lossy_utf8: bool,
     /// Follow symbolic links while walking directories (loops are detected).
@@ -244,12 +276,42 @@ impl Default for ReadOptions {
         ReadOptions {
             fields: JsonFields::default(),
             max_doc_bytes: DEFAULT_MAX_DOC_BYTES,
+            max_expansion: compress::DEFAULT_MAX_EXPANSION,
             lossy_utf8: false,
             follow_symlinks: false,
             dates_from_mtime: false,
             warc_id: WarcId::default(),
             keep_raw: false,
             html_full_text: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn records_from_bytes_reads_compressed_streams_and_reports_bad_lines() {
+        let jsonl =
+            b"{\"id\": \"a\", \"text\": \"one\"}\nnot json\n{\"id\": \"b\", \"text\": \"two\"}\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(jsonl).unwrap();
+        let gz = gz.finish().unwrap();
+        for bytes in [jsonl.to_vec(), gz] {
+            let out: Vec<_> =
+                records_from_bytes(bytes, RecordFormat::Jsonl, "x.jsonl", ReadOptions::default())
+                    .unwrap()
+                    .collect();
+            let ids: Vec<&str> =
+                out.iter().filter_map(|r| r.as_ref().ok()).map(|d| d.id.as_str()).collect();
+            assert_eq!(ids, ["a", "b"]);
+            let errors: Vec<String> =
+                out.iter().filter_map(|r| r.as_ref().err()).map(ToString::to_string).collect();
+            assert_eq!(errors.len(), 1);
+            assert!(errors[0].contains("x.jsonl") && errors[0].contains('2'), "{}", errors[0]);
         }
     }
 }

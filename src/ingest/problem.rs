@@ -38,9 +38,9 @@ pub enum RecordErrorKind {
         offset: usize,
     },
     /// The document exceeds the size limit.
-    #[error("document is {size} bytes, over the limit of {limit} (--max-doc-bytes)")]
+    #[error("document is {}, over the limit of {limit} (--max-doc-bytes)", size_past(*size, *limit))]
     TooLarge {
-        /// Its size (or a lower bound when it was not read to the end).
+        /// Its size, or `limit + 1` when reading stopped at the limit.
         size: u64,
         /// The limit.
         limit: usize,
@@ -112,5 +112,15 @@ impl fmt::Display for RecordError {
 impl std::error::Error for RecordError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.kind)
+    }
+}
+
+/// A size over `limit`: `limit + 1` stands for a document not read past
+/// the limit, whose size is unknown.
+fn size_past(size: u64, limit: usize) -> String {
+    if size == limit as u64 + 1 {
+        format!("more than {limit} bytes")
+    } else {
+        format!("{size} bytes")
     }
 }

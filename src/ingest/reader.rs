@@ -25,6 +25,9 @@ pub struct ReadStats {
     pub bytes: u64,
     /// Files under a directory skipped because their name names no format.
     pub ignored_files: u64,
+    /// Symbolic links under a directory, not followed
+    /// ([`super::ReadOptions::follow_symlinks`]).
+    pub ignored_links: u64,
     /// WARC records that are not documents (requests, metadata, images...).
     pub ignored_records: u64,
 }
@@ -190,6 +193,7 @@ impl DocumentReader {
             Input::Path(path) if path.is_dir() => {
                 let listing = walk::list_files(&path, self.options.follow_symlinks);
                 self.stats.ignored_files += listing.ignored;
+                self.stats.ignored_links += listing.links;
                 for entry in listing.entries {
                     self.queue.push_back(match entry {
                         walk::Entry::File { path, id, kind, size } => {
@@ -238,7 +242,7 @@ impl DocumentReader {
             origin: origin.clone(),
             kind: RecordErrorKind::Unreadable(e),
         };
-        let (mut stream, _) = match decompressed(reader) {
+        let (mut stream, _) = match decompressed(reader, self.options.max_expansion) {
             Ok(opened) => opened,
             Err(e) => return Some(Err(fail(e))),
         };

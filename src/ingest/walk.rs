@@ -75,7 +75,10 @@ pub(super) enum Entry {
 /// Everything found under one root.
 pub(super) struct Listing {
     pub entries: Vec<Entry>,
+    /// Files whose names name no format.
     pub ignored: u64,
+    /// Symbolic links, not followed.
+    pub links: u64,
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -84,7 +87,7 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 
 /// Lists the documents under `root`, sorted by path.
 pub(super) fn list_files(root: &Path, follow_symlinks: bool) -> Listing {
-    let mut listing = Listing { entries: Vec::new(), ignored: 0 };
+    let mut listing = Listing { entries: Vec::new(), ignored: 0, links: 0 };
     let walker = WalkDir::new(root)
         .follow_links(follow_symlinks)
         .sort_by_file_name()
@@ -107,7 +110,7 @@ pub(super) fn list_files(root: &Path, follow_symlinks: bool) -> Listing {
         };
         if entry.file_type().is_symlink() {
             // Only reached when links are not followed.
-            listing.ignored += 1;
+            listing.links += 1;
             continue;
         }
         if !entry.file_type().is_file() {

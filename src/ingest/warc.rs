@@ -60,11 +60,7 @@ impl<R: BufRead> PushBack<R> {
 
 impl<R: BufRead> Read for PushBack<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        super::compress::read_through_buffer(self, out)
     }
 }
 
