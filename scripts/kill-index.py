@@ -3,6 +3,8 @@
 
 usage: scripts/kill-index.py [KILLS] [SEED]
 
+NEARDUP_BUILD=debug uses target/debug (as CI does, after `cargo test`).
+
 Generates a corpus with the project's generator (examples/synth_corpus),
 splits it into batches, and adds them to an index one after another while
 killing the writer with SIGKILL at a random moment, KILLS times (default
@@ -29,8 +31,10 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "neardup")
-GEN = os.path.join(ROOT, "target", "release", "examples", "synth-corpus")
+# CI runs this on the debug build (NEARDUP_BUILD=debug) with fewer kills.
+BUILD = os.environ.get("NEARDUP_BUILD", "release")
+BIN = os.path.join(ROOT, "target", BUILD, "neardup")
+GEN = os.path.join(ROOT, "target", BUILD, "examples", "synth-corpus")
 DOCS = 6000
 BATCH = 300
 

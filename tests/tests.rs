@@ -6,6 +6,8 @@
 // Helpers shared by every module: temp folders, running the binary, corpora.
 mod util;
 
+// Hostile, broken and extreme inputs and outputs (the README's matrix).
+mod bad_input;
 // `neardup scan`: inputs, ids, output formats, exit codes, bad input. New CLI
 // behaviour gets its test here.
 mod cli;
