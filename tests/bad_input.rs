@@ -377,3 +377,27 @@ fn a_scan_killed_while_writing_leaves_the_old_output_or_the_whole_new_one() {
     }
     assert!(outcomes[0] > 0, "{outcomes:?}");
 }
+
+#[test]
+fn a_batch_over_the_memory_limit_is_refused_before_anything_is_stored() {
+    let dir = Dir::new();
+    let index = demo_index(&dir);
+    let before = std::fs::read(index.join("MANIFEST")).unwrap();
+    neardup()
+        .args(["index", "add", "--quiet", "--max-batch-docs", "5", "--index"])
+        .arg(&index)
+        .arg(repo().join("corpora/demo/copies"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("more than 5 documents (--max-batch-docs)"))
+        .stderr(predicate::str::contains("nothing was added"));
+    assert_eq!(std::fs::read(index.join("MANIFEST")).unwrap(), before);
+    // Within the limit, the same batch goes in.
+    neardup()
+        .args(["index", "add", "--quiet", "--max-batch-docs", "1000", "--index"])
+        .arg(&index)
+        .arg(repo().join("corpora/demo/copies"))
+        .assert()
+        .success();
+    assert_ne!(std::fs::read(index.join("MANIFEST")).unwrap(), before);
+}

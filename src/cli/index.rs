@@ -56,6 +56,31 @@ struct CompactArgs {
     wait: u64,
 }
 
+/// Ends a batch's documents once more than `limit` have come, and says so.
+struct BatchLimit<'a, I> {
+    documents: &'a mut I,
+    limit: u64,
+    taken: u64,
+    exceeded: bool,
+}
+
+impl<I: Iterator> Iterator for BatchLimit<'_, I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        if self.exceeded {
+            return None;
+        }
+        let next = self.documents.next()?;
+        if self.taken == self.limit {
+            self.exceeded = true;
+            return None;
+        }
+        self.taken += 1;
+        Some(next)
+    }
+}
+
 /// The writer lock of `dir`, waiting up to `seconds`.
 fn writer_lock(dir: &std::path::Path, seconds: u64) -> anyhow::Result<WriterLock> {
     let wait = if seconds == 0 { Wait::No } else { Wait::Up(Duration::from_secs(seconds)) };
@@ -96,6 +121,11 @@ struct BatchArgs {
     /// naming it).
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]
     wait: u64,
+    /// Refuse a batch of more documents than this, before it is matched
+    /// or stored: a batch is held in memory, about 40–75 KB per document.
+    /// Split larger inputs into several adds.
+    #[arg(long, default_value_t = 250_000, value_name = "N")]
+    max_batch_docs: u64,
 }
 
 /// Runs `neardup index`.
@@ -179,7 +209,22 @@ fn run_batch(args: BatchArgs, quiet: bool, commit: bool) -> anyhow::Result<ExitC
     };
     let console = Arc::new(Console::new(quiet));
     let mut reader = ReportingReader::new(args.input.open(false)?, Arc::clone(&console));
-    let matched = match_batch(&index, &mut reader, &resources, console.as_ref())?;
+    let mut limited = BatchLimit {
+        documents: &mut reader,
+        limit: args.max_batch_docs,
+        taken: 0,
+        exceeded: false,
+    };
+    let matched = match_batch(&index, &mut limited, &resources, console.as_ref())?;
+    if limited.exceeded {
+        anyhow::bail!(
+            "the batch holds more than {} documents (--max-batch-docs); nothing was {}. A batch \
+             is held in memory, about 40–75 KB per document: split the input into several \
+             adds, or raise the limit if memory allows",
+            thousands(args.max_batch_docs),
+            if commit { "added" } else { "matched" }
+        );
+    }
     reader.finish(matched.counts.read, args.input.strict)?;
     if let Some(path) = &args.pairs {
         // The records the segment keeps are the report.
