@@ -157,6 +157,40 @@ pub fn without(set: &ShingleSet, remove: &[u64]) -> ShingleSet {
     ShingleSet::from_hashes(kept)
 }
 
+/// Byte ranges of `text` that are boilerplate: runs of tokens every one of
+/// whose shingles is in `boilerplate` (sorted), as shown dimmed in reports.
+/// `sequence` is the text's [`crate::features::ShingleSequence`].
+pub fn boilerplate_byte_ranges(
+    sequence: &crate::features::ShingleSequence,
+    shingle_size: usize,
+    boilerplate: &[u64],
+) -> Vec<std::ops::Range<usize>> {
+    let n = sequence.tokens.len();
+    // covering[t]: shingles over token t; frequent[t]: those that are boilerplate.
+    let mut covering = vec![0u32; n];
+    let mut frequent = vec![0u32; n];
+    for (i, h) in sequence.hashes.iter().enumerate() {
+        let is_boilerplate = boilerplate.binary_search(h).is_ok();
+        let last = if sequence.hashes.len() == 1 { n } else { (i + shingle_size).min(n) };
+        for t in i..last {
+            covering[t] += 1;
+            frequent[t] += u32::from(is_boilerplate);
+        }
+    }
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for t in 0..n {
+        if covering[t] == 0 || frequent[t] < covering[t] {
+            continue;
+        }
+        let span = sequence.tokens[t];
+        match out.last_mut() {
+            Some(last) if t > 0 && last.end == sequence.tokens[t - 1].end => last.end = span.end,
+            _ => out.push(span.start..span.end),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +230,19 @@ mod tests {
         seq.extend(100..150);
         assert!(boilerplate_shingles(&seq, 5, &frequent, 30).is_empty());
         assert_eq!(without(&set(&[1, 2, 3]), &[2]), set(&[1, 3]));
+    }
+
+    #[test]
+    fn boilerplate_ranges_cover_only_tokens_whose_every_shingle_is_boilerplate() {
+        let f = crate::features::test_featurizer();
+        let text = "home news sport weather the council approved the bridge";
+        let seq = f.sequence(text);
+        // The first two shingles: "home news sport", "news sport weather".
+        let mut bp = seq.hashes[..2].to_vec();
+        bp.sort_unstable();
+        let ranges = boilerplate_byte_ranges(&seq, 3, &bp);
+        // "home" and "news" are covered only by those; "sport" also by a content shingle.
+        assert_eq!(ranges.len(), 1);
+        assert_eq!(&text[ranges[0].clone()], "home news");
     }
 }

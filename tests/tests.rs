@@ -8,6 +8,8 @@ mod util;
 
 // Hostile, broken and extreme inputs and outputs (the README's matrix).
 mod bad_input;
+// The HTML report in headless Chromium (skipped without chromedriver).
+mod browser;
 // `neardup scan`: inputs, ids, output formats, exit codes, bad input. New CLI
 // behaviour gets its test here.
 mod cli;
@@ -25,6 +27,8 @@ mod devset;
 mod index;
 // `neardup eval`.
 mod eval;
+// `neardup report`, `scan --html`, `neardup explain`.
+mod report;
 // Spun and noisy copies: the spun view, its evidence, OCR noise.
 mod spun;
 // Articles inside bigger pages: contained pairs, spans, boilerplate,

@@ -5,6 +5,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success (records that could not be read are reported on stderr and skipped) |
+//! | 1 | `explain`: the two documents are not related; `index add --fail-on-new`: new duplicates |
 //! | 2 | usage error, unusable input or output, or (with `--strict`) any skipped record |
 //!
 //! Everything the library computes is returned as data; this module decides
@@ -16,6 +17,7 @@ mod eval;
 mod index;
 mod output;
 mod progress;
+mod report;
 mod scan;
 
 use std::process::ExitCode;
@@ -54,6 +56,11 @@ enum Command {
     Eval(eval::EvalArgs),
     /// A persistent index for scheduled scans: add batches, report what is new.
     Index(index::IndexArgs),
+    /// Write a self-contained HTML report of a scan's pairs and clusters.
+    Report(report::ReportArgs),
+    /// Show why two documents are related: scores, passages, substitutions.
+    /// Exits 1 when they are not related.
+    Explain(report::ExplainArgs),
 }
 
 /// Runs the tool and maps the outcome to an exit code.
@@ -86,6 +93,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dedup(args) => dedup::run(args, cli.quiet),
         Command::Eval(args) => eval::run(args, cli.quiet),
         Command::Index(args) => index::run(args, cli.quiet),
+        Command::Report(args) => report::run(args, cli.quiet),
+        Command::Explain(args) => report::explain(args),
     }
 }
 

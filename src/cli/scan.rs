@@ -37,6 +37,11 @@ pub struct OutputArgs {
     /// Write every cluster to FILE as JSONL.
     #[arg(long, value_name = "FILE")]
     pub clusters: Option<PathBuf>,
+    /// Write a self-contained HTML report to FILE: overview, clusters, and
+    /// each pair side by side with its matched passages and substitutions
+    /// (the inputs are read a second time for the texts).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Write the scan's counts and stage timings to FILE as JSON.
     #[arg(long, value_name = "FILE")]
     pub stats: Option<PathBuf>,
@@ -122,8 +127,14 @@ pub fn scan_inputs(
 
 /// Runs `neardup scan`.
 pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    if args.output.html.is_some() {
+        super::report::check_rereadable(&args.input)?;
+    }
     let (outcome, _) = scan_inputs(&args.input, &args.detect, &args.resources, quiet, false)?;
     args.output.write_files(&outcome)?;
+    if let Some(path) = &args.output.html {
+        super::report::write_scan_report(path, &outcome, &args.input, &args.detect)?;
+    }
     let report = Report::new(&outcome);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -38,6 +38,10 @@ use crate::scan::ScanOutcome;
 use crate::spin::{RewriteEvidence, Substitution};
 use crate::verify::PairScores;
 
+pub mod alignment;
+pub mod documents;
+pub mod html;
+pub mod rows;
 mod summary;
 
 pub use summary::SummaryLimits;

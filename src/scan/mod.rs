@@ -198,6 +198,12 @@ impl Scanner {
         self.lsh
     }
 
+    /// The featurizer of this configuration (normalization, shingles, and
+    /// the shingles in order with positions, for evidence and reports).
+    pub fn featurizer(&self) -> &Featurizer {
+        &self.featurizer
+    }
+
     /// Normalizes, shingles, sketches and winnows one text.
     pub fn featurize(&self, text: &str) -> DocFeatures {
         self.featurizer.featurize(text)

@@ -1,0 +1,343 @@
+//! `neardup report` (an HTML report from a scan's output and its inputs),
+//! `scan --html`, and `neardup explain` (one pair's evidence in the
+//! terminal).
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use neardup::normalize::Normalizer;
+use neardup::report::alignment::Alignment;
+use neardup::report::documents::report_documents;
+use neardup::report::html::{HtmlReportInput, write_html};
+use neardup::report::rows::{ClusterRow, PairRow, read_clusters, read_pairs};
+use neardup::report::{Report, terminal_safe};
+use neardup::{Document, ScanOutcome, Scanner};
+
+use super::args::{DetectArgs, InputArgs};
+use super::output::write_atomically;
+
+/// Default number of pairs in an HTML report.
+const DEFAULT_MAX_PAIRS: usize = 20_000;
+
+/// Arguments of `neardup report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The scan's `--pairs` file (JSONL).
+    #[arg(long, value_name = "FILE")]
+    pub pairs: PathBuf,
+    /// The scan's `--clusters` file (JSONL), for the cluster pages.
+    #[arg(long, value_name = "FILE")]
+    pub clusters: Option<PathBuf>,
+    /// Where to write the report (one self-contained HTML file).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Pairs shown at most (the first ones of the pairs file); the report
+    /// says when it shows a part.
+    #[arg(long, default_value_t = DEFAULT_MAX_PAIRS, value_name = "N")]
+    pub max_pairs: usize,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
+
+/// Runs `neardup report`.
+pub fn run(args: ReportArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let mut pairs = read_pairs(&args.pairs)?;
+    let clusters = match &args.clusters {
+        Some(path) => read_clusters(path)?,
+        None => Vec::new(),
+    };
+    let total = pairs.len();
+    pairs.truncate(args.max_pairs);
+    let scanner = Scanner::new(args.detect.config())?;
+    let title = args.input.paths.join(" ");
+    write_report(&args.output, &title, &pairs, &clusters, total, None, &scanner, &args.input)?;
+    if !quiet {
+        eprintln!(
+            "neardup: wrote {} ({} of {total} pairs, {} clusters)",
+            args.output.display(),
+            pairs.len(),
+            clusters.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `scan --html FILE`: the report of a scan just made.
+pub fn write_scan_report(
+    path: &Path,
+    outcome: &ScanOutcome,
+    input: &InputArgs,
+    detect: &DetectArgs,
+) -> anyhow::Result<()> {
+    let report = Report::new(outcome);
+    let mut pairs = Vec::with_capacity(outcome.edges.len().min(DEFAULT_MAX_PAIRS));
+    report.for_each_pair(|record| {
+        if pairs.len() < DEFAULT_MAX_PAIRS {
+            pairs.push(row_of(record)?);
+        }
+        Ok(())
+    })?;
+    let clusters: Vec<ClusterRow> =
+        report.clusters().map(|c| row_of(&c)).collect::<std::io::Result<_>>()?;
+    let scanner = Scanner::new(detect.config())?;
+    let title = input.paths.join(" ");
+    write_report(
+        path,
+        &title,
+        &pairs,
+        &clusters,
+        outcome.edges.len(),
+        Some(outcome.stats.documents),
+        &scanner,
+        input,
+    )
+}
+
+/// An output record read back as the row a user's script would see.
+fn row_of<T: serde::Serialize, R: serde::de::DeserializeOwned>(record: &T) -> std::io::Result<R> {
+    serde_json::to_value(record).and_then(serde_json::from_value).map_err(std::io::Error::other)
+}
+
+/// Checks before a scan that its inputs can be read a second time.
+pub fn check_rereadable(input: &InputArgs) -> anyhow::Result<()> {
+    if input.paths.iter().any(|p| p == "-") {
+        anyhow::bail!(
+            "--html reads the inputs again for the texts, which standard input cannot give: \
+             save it to a file and scan that"
+        );
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_report(
+    path: &Path,
+    title: &str,
+    pairs: &[PairRow],
+    clusters: &[ClusterRow],
+    total_pairs: usize,
+    scanned_documents: Option<u64>,
+    scanner: &Scanner,
+    input: &InputArgs,
+) -> anyhow::Result<()> {
+    check_rereadable(input)?;
+    let mut wanted: HashSet<&str> = HashSet::new();
+    for p in pairs {
+        wanted.insert(&p.a);
+        wanted.insert(&p.b);
+    }
+    for c in clusters {
+        wanted.extend(c.members.iter().chain(&c.carried_by).map(String::as_str));
+    }
+    // Bad records were reported by the scan that made the pairs; here they
+    // are passed over silently.
+    let reader = input.open(false)?.filter_map(Result::ok);
+    let documents = report_documents(scanner, reader, &wanted);
+    let missing = wanted.iter().filter(|id| !documents.contains_key(**id)).count();
+    if missing == wanted.len() && !wanted.is_empty() {
+        anyhow::bail!(
+            "none of the {} documents in the pairs was found in the inputs given ({}): \
+             give the inputs that were scanned",
+            wanted.len(),
+            title
+        );
+    }
+    let report_input = HtmlReportInput {
+        title,
+        pairs,
+        clusters,
+        documents: &documents,
+        total_pairs,
+        scanned_documents,
+    };
+    let normalizer = scanner.featurizer().normalizer().clone();
+    write_atomically(path, |w| write_html(&report_input, &normalizer, w))
+        .with_context(|| format!("cannot write the report {}", path.display()))
+}
+
+/// Arguments of `neardup explain`.
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The first document (a text or HTML file).
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// The second document.
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+    /// Colour the differences: auto (on a terminal), always or never.
+    #[arg(long, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorChoice,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
+
+/// When to colour terminal output.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Runs `neardup explain`.
+pub fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let read = |path: &Path| -> anyhow::Result<Document> {
+        let options = neardup::ingest::ReadOptions::default();
+        let mut reader = neardup::ingest::DocumentReader::new(
+            vec![neardup::ingest::Input::parse(&path.to_string_lossy())],
+            options,
+        )?;
+        match reader.next() {
+            Some(Ok(doc)) => Ok(doc),
+            Some(Err(err)) => Err(anyhow::anyhow!("{err}")),
+            None => anyhow::bail!("{}: no document found", path.display()),
+        }
+    };
+    let (a, b) = (read(&args.a)?, read(&args.b)?);
+    let text_a = a.body.clone().into_text(a.url.as_deref());
+    let text_b = b.body.clone().into_text(b.url.as_deref());
+    let scanner = Scanner::new(args.detect.config())?;
+    let outcome = scanner.scan(vec![
+        Document::new(args.a.display().to_string(), text_a.clone()),
+        Document::new(args.b.display().to_string(), text_b.clone()),
+    ])?;
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stdout().is_terminal(),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let report = Report::new(&outcome);
+    let mut rows: Vec<PairRow> = Vec::new();
+    report.for_each_pair(|r| {
+        rows.push(row_of(r)?);
+        Ok(())
+    })?;
+    let Some(row) = rows.first() else {
+        writeln!(
+            out,
+            "{} and {} are not related: no passage, rewrite or shared text passes the \
+             thresholds.",
+            terminal_safe(&args.a.display().to_string()),
+            terminal_safe(&args.b.display().to_string())
+        )?;
+        out.flush()?;
+        return Ok(ExitCode::from(1));
+    };
+    // `contained` pairs name the smaller document first.
+    let (ta, tb) =
+        if row.a == args.a.display().to_string() { (&text_a, &text_b) } else { (&text_b, &text_a) };
+    write_explanation(&mut out, row, ta, tb, &scanner, color)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Passages shown at most.
+const MAX_PASSAGES: usize = 12;
+/// Characters of an unchanged passage shown at most.
+const MAX_PASSAGE_CHARS: usize = 300;
+/// Changed words shown at most, in all.
+const MAX_CHANGES: usize = 40;
+/// Words shown on each side of a change.
+const CONTEXT_WORDS: usize = 6;
+
+fn write_explanation(
+    out: &mut impl Write,
+    row: &PairRow,
+    ta: &str,
+    tb: &str,
+    scanner: &Scanner,
+    color: bool,
+) -> std::io::Result<()> {
+    let paint = |code: &str, s: &str| {
+        if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    };
+    writeln!(out, "{}", paint("1", &terminal_safe(&row.sentence())))?;
+    writeln!(
+        out,
+        "relation {} · jaccard {:.3} · a in b {:.3} · b in a {:.3}",
+        row.relation.as_str(),
+        row.jaccard,
+        row.containment_a_in_b,
+        row.containment_b_in_a
+    )?;
+    if let Some(subs) = row.substitutions.as_deref().filter(|s| !s.is_empty()) {
+        let list: Vec<String> =
+            subs.iter().take(20).map(|s| format!("{} → {}", s.from, s.to)).collect();
+        writeln!(out, "substitutions: {}", terminal_safe(&list.join(", ")))?;
+    }
+    let normalizer: &Normalizer = scanner.featurizer().normalizer();
+    let al = Alignment::new(ta, tb, normalizer);
+    writeln!(
+        out,
+        "{} aligned passages, {} of {} words of a found in order in b",
+        al.blocks.len(),
+        al.equal_words(),
+        al.a.len()
+    )?;
+    let flat = |text: &str| {
+        terminal_safe(&text.split_whitespace().collect::<Vec<_>>().join(" ")).into_owned()
+    };
+    let mut changes_shown = 0;
+    for (i, block) in al.blocks.iter().take(MAX_PASSAGES).enumerate() {
+        let a_text = Alignment::text(ta, &al.a, &block.a);
+        let words = block.a.len();
+        writeln!(out, "\n[{}] {words} words of a, {} changed", i + 1, block.changes.len())?;
+        if block.changes.is_empty() {
+            let shown: String = flat(a_text).chars().take(MAX_PASSAGE_CHARS).collect();
+            writeln!(
+                out,
+                "  a = b: {shown}{}",
+                if shown.len() < a_text.len() { " …" } else { "" }
+            )?;
+            continue;
+        }
+        // Each change with a few words of context on both sides.
+        for change in &block.changes {
+            if changes_shown == MAX_CHANGES {
+                writeln!(out, "  (further changes not shown)")?;
+                break;
+            }
+            changes_shown += 1;
+            for (side, text, spans, r, code) in
+                [("a", ta, &al.a, &change.a, "31"), ("b", tb, &al.b, &change.b, "32")]
+            {
+                let before = r.start.saturating_sub(CONTEXT_WORDS).max(if side == "a" {
+                    block.a.start
+                } else {
+                    block.b.start
+                });
+                let after = (r.end + CONTEXT_WORDS).min(if side == "a" {
+                    block.a.end
+                } else {
+                    block.b.end
+                });
+                let left = Alignment::text(text, spans, &(before..r.start));
+                let mid = Alignment::text(text, spans, r);
+                let right = Alignment::text(text, spans, &(r.end..after));
+                let mid = if mid.is_empty() { "∅".to_string() } else { flat(mid) };
+                writeln!(
+                    out,
+                    "  {side}: …{} {} {}…",
+                    flat(left),
+                    if color { paint(code, &mid) } else { format!("[{mid}]") },
+                    flat(right)
+                )?;
+            }
+        }
+    }
+    if al.blocks.len() > MAX_PASSAGES {
+        writeln!(out, "\n(+{} more passages)", al.blocks.len() - MAX_PASSAGES)?;
+    }
+    Ok(())
+}
