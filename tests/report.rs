@@ -161,3 +161,48 @@ fn explain_exits_1_for_unrelated_documents() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("are not related"));
 }
+
+#[test]
+fn an_index_report_and_explain_by_id_read_the_stored_texts() {
+    let dir = corpus();
+    let index = dir.join("index");
+    for batch in [["docs/a3.txt", "docs/a4.txt"], ["docs/a3-reprint.txt", "docs/page.txt"]] {
+        neardup()
+            .args(["index", "add", "--quiet", "--index"])
+            .arg(&index)
+            .args(batch.map(|p| dir.join(p)))
+            .assert()
+            .success();
+    }
+    let out = neardup().args(["index", "pairs", "--index"]).arg(&index).output().unwrap();
+    let rows = crate::util::jsonl(&String::from_utf8(out.stdout).unwrap());
+    assert!(rows.len() >= 2);
+    let html = dir.join("index.html");
+    neardup()
+        .args(["index", "report", "--quiet", "--index"])
+        .arg(&index)
+        .arg("-o")
+        .arg(&html)
+        .assert()
+        .success();
+    let data = report_data(&std::fs::read_to_string(&html).unwrap());
+    assert_eq!(data["pairs"].as_array().unwrap().len(), rows.len());
+    assert_eq!(data["scanned"], 4);
+    for pair in data["pairs"].as_array().unwrap() {
+        let a = &data["docs"][pair["a"].as_u64().unwrap() as usize];
+        assert!(a["text"].as_str().is_some_and(|t| !t.is_empty()), "{a}");
+        assert!(!pair["blocks"].as_array().unwrap().is_empty());
+    }
+    // explain by id gives the relation the index holds.
+    let (a, b) = (rows[0]["a"].as_str().unwrap(), rows[0]["b"].as_str().unwrap());
+    let out = neardup().args(["explain", "--index"]).arg(&index).args([a, b]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let relation = rows[0]["relation"].as_str().unwrap();
+    assert!(text.contains(&format!("relation {relation} ")), "{text}");
+    // An id the index does not hold is named.
+    let out =
+        neardup().args(["explain", "--index"]).arg(&index).args([a, "nope.txt"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no document with id \"nope.txt\""));
+}

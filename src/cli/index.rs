@@ -39,6 +39,9 @@ enum IndexCommand {
     Verify(DirArgs),
     /// Write every pair the index holds, as JSONL.
     Pairs(DirArgs),
+    /// Write a self-contained HTML report of the pairs and clusters the
+    /// index holds, with the texts it stores.
+    Report(super::report::IndexReportArgs),
     /// Merge all segments into one, dropping what replaced documents left
     /// behind. Later adds read one segment instead of one per batch.
     Compact(CompactArgs),
@@ -158,6 +161,7 @@ pub fn run(args: IndexArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        IndexCommand::Report(args) => super::report::run_index_report(args, quiet),
         IndexCommand::Compact(args) => {
             // Opened first for a clear error when there is no index, then
             // again under the lock: a writer may have committed meanwhile.

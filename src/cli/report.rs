@@ -9,9 +9,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use neardup::index::Index;
 use neardup::normalize::Normalizer;
 use neardup::report::alignment::Alignment;
-use neardup::report::documents::report_documents;
+use neardup::report::documents::{index_report, report_documents};
 use neardup::report::html::{HtmlReportInput, write_html};
 use neardup::report::rows::{ClusterRow, PairRow, read_clusters, read_pairs};
 use neardup::report::{Report, terminal_safe};
@@ -63,6 +64,49 @@ pub fn run(args: ReportArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             args.output.display(),
             pairs.len(),
             clusters.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `neardup index report`.
+#[derive(Args, Debug)]
+pub struct IndexReportArgs {
+    /// The index folder.
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Where to write the report (one self-contained HTML file).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Pairs shown at most; the report says when it shows a part.
+    #[arg(long, default_value_t = DEFAULT_MAX_PAIRS, value_name = "N")]
+    pub max_pairs: usize,
+}
+
+/// Runs `neardup index report`.
+pub fn run_index_report(args: IndexReportArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let index = Index::open(&args.index)?;
+    let report = index_report(&index, args.max_pairs)?;
+    let title = format!("index {}", args.index.display());
+    let input = HtmlReportInput {
+        title: &title,
+        pairs: &report.pairs,
+        clusters: &report.clusters,
+        documents: &report.documents,
+        total_pairs: report.total_pairs,
+        scanned_documents: Some(report.indexed_documents),
+    };
+    let scanner = Scanner::new(index.manifest().config.clone())?;
+    let normalizer = scanner.featurizer().normalizer().clone();
+    write_atomically(&args.output, |w| write_html(&input, &normalizer, w))
+        .with_context(|| format!("cannot write the report {}", args.output.display()))?;
+    if !quiet {
+        eprintln!(
+            "neardup: wrote {} ({} of {} pairs, {} clusters)",
+            args.output.display(),
+            report.pairs.len(),
+            report.total_pairs,
+            report.clusters.len()
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -164,12 +208,16 @@ fn write_report(
 /// Arguments of `neardup explain`.
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
-    /// The first document (a text or HTML file).
+    /// The first document: a text or HTML file, or with --index an id.
     #[arg(value_name = "A")]
-    pub a: PathBuf,
+    pub a: String,
     /// The second document.
     #[arg(value_name = "B")]
-    pub b: PathBuf,
+    pub b: String,
+    /// Take A and B as ids of documents stored in this index (their
+    /// newest versions), compared with the index's configuration.
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
     /// Colour the differences: auto (on a terminal), always or never.
     #[arg(long, default_value = "auto", value_name = "WHEN")]
     pub color: ColorChoice,
@@ -190,25 +238,30 @@ pub enum ColorChoice {
 
 /// Runs `neardup explain`.
 pub fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
-    let read = |path: &Path| -> anyhow::Result<Document> {
-        let options = neardup::ingest::ReadOptions::default();
-        let mut reader = neardup::ingest::DocumentReader::new(
-            vec![neardup::ingest::Input::parse(&path.to_string_lossy())],
-            options,
-        )?;
-        match reader.next() {
-            Some(Ok(doc)) => Ok(doc),
-            Some(Err(err)) => Err(anyhow::anyhow!("{err}")),
-            None => anyhow::bail!("{}: no document found", path.display()),
+    let (text_a, text_b, scanner) = match &args.index {
+        Some(dir) => {
+            let index = Index::open(dir)?;
+            let number = |id: &str| -> anyhow::Result<u32> {
+                index.number_of(id)?.with_context(|| {
+                    format!("{}: no document with id {:?}", dir.display(), terminal_safe(id))
+                })
+            };
+            let (na, nb) = (number(&args.a)?, number(&args.b)?);
+            let mut docs = index.documents(&[na, nb])?;
+            let mut take = |n: u32| docs.remove(&n).map(|d| d.text).unwrap_or_default();
+            let (ta, tb) = (take(na), take(nb));
+            (ta, tb, Scanner::new(index.manifest().config.clone())?)
+        }
+        None => {
+            let (a, b) = (read_one(Path::new(&args.a))?, read_one(Path::new(&args.b))?);
+            let ta = a.body.into_text(a.url.as_deref());
+            let tb = b.body.into_text(b.url.as_deref());
+            (ta, tb, Scanner::new(args.detect.config())?)
         }
     };
-    let (a, b) = (read(&args.a)?, read(&args.b)?);
-    let text_a = a.body.clone().into_text(a.url.as_deref());
-    let text_b = b.body.clone().into_text(b.url.as_deref());
-    let scanner = Scanner::new(args.detect.config())?;
     let outcome = scanner.scan(vec![
-        Document::new(args.a.display().to_string(), text_a.clone()),
-        Document::new(args.b.display().to_string(), text_b.clone()),
+        Document::new(args.a.clone(), text_a.clone()),
+        Document::new(args.b.clone(), text_b.clone()),
     ])?;
     let color = match args.color {
         ColorChoice::Always => true,
@@ -228,18 +281,29 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             out,
             "{} and {} are not related: no passage, rewrite or shared text passes the \
              thresholds.",
-            terminal_safe(&args.a.display().to_string()),
-            terminal_safe(&args.b.display().to_string())
+            terminal_safe(&args.a),
+            terminal_safe(&args.b)
         )?;
         out.flush()?;
         return Ok(ExitCode::from(1));
     };
     // `contained` pairs name the smaller document first.
-    let (ta, tb) =
-        if row.a == args.a.display().to_string() { (&text_a, &text_b) } else { (&text_b, &text_a) };
+    let (ta, tb) = if row.a == args.a { (&text_a, &text_b) } else { (&text_b, &text_a) };
     write_explanation(&mut out, row, ta, tb, &scanner, color)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The one document in the file at `path`.
+fn read_one(path: &Path) -> anyhow::Result<Document> {
+    let input = neardup::ingest::Input::parse(&path.to_string_lossy());
+    let mut reader =
+        neardup::ingest::DocumentReader::new(vec![input], neardup::ingest::ReadOptions::default())?;
+    match reader.next() {
+        Some(Ok(doc)) => Ok(doc),
+        Some(Err(err)) => Err(anyhow::anyhow!("{err}")),
+        None => anyhow::bail!("{}: no document found", path.display()),
+    }
 }
 
 /// Passages shown at most.

@@ -38,6 +38,7 @@ pub mod changes;
 pub mod compact;
 pub mod format;
 pub mod lock;
+pub mod lookup;
 pub mod manifest;
 pub mod matcher;
 pub mod neighbours;

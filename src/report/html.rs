@@ -98,7 +98,7 @@ struct PairData<'a> {
     changes: Vec<[u32; 4]>,
     /// Share of `a`'s words aligned, for the list.
     aligned: f64,
-    subs: Vec<(&'a str, &'a str, u32)>,
+    subs: Vec<(String, String, u32)>,
 }
 
 #[derive(Serialize)]
@@ -259,6 +259,8 @@ fn pair_data<'a>(
     normalizer: &Normalizer,
 ) -> PairData<'a> {
     let (mut blocks, mut changes, mut aligned) = (Vec::new(), Vec::new(), 0.0);
+    let mut subs: Vec<(String, String, u32)> =
+        p.substitutions.iter().flatten().map(|s| (s.from.clone(), s.to.clone(), s.count)).collect();
     if let (Some(ta), Some(tb)) = (texts[a as usize], texts[b as usize]) {
         let al = Alignment::new(ta, tb, normalizer);
         let (oa, ob) = (&offsets[a as usize], &offsets[b as usize]);
@@ -285,6 +287,9 @@ fn pair_data<'a>(
             }
         }
         aligned = al.equal_words() as f64 / al.a.len().max(1) as f64;
+        if p.substitutions.is_none() && p.relation == Relation::Spun {
+            subs = substitution_counts(al.substitutions(ta, tb));
+        }
     }
     PairData {
         a,
@@ -298,13 +303,23 @@ fn pair_data<'a>(
         blocks,
         changes,
         aligned: (aligned * 1000.0).round() / 1000.0,
-        subs: p
-            .substitutions
-            .iter()
-            .flatten()
-            .map(|s| (s.from.as_str(), s.to.as_str(), s.count))
-            .collect(),
+        subs,
     }
+}
+
+/// Word replacements (both sides non-empty) with their counts, most
+/// frequent first: for spun pairs whose record carries none (from an index).
+fn substitution_counts(
+    pairs: impl Iterator<Item = (String, String)>,
+) -> Vec<(String, String, u32)> {
+    let mut counts: HashMap<(String, String), u32> = HashMap::new();
+    for (from, to) in pairs.filter(|(f, t)| !f.is_empty() && !t.is_empty()) {
+        *counts.entry((from.to_lowercase(), to.to_lowercase())).or_default() += 1;
+    }
+    let mut out: Vec<(String, String, u32)> =
+        counts.into_iter().map(|((f, t), n)| (f, t, n)).collect();
+    out.sort_by(|x, y| y.2.cmp(&x.2).then_with(|| x.0.cmp(&y.0)).then_with(|| x.1.cmp(&y.1)));
+    out
 }
 
 #[cfg(test)]

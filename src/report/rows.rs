@@ -118,20 +118,20 @@ impl PairRow {
                     }
                     _ => "their sentences align in order".to_string(),
                 };
-                let subs = self.substitutions.as_deref().unwrap_or_default();
-                let replaced: u32 = subs.iter().map(|s| s.count).sum();
-                let example = subs
-                    .first()
-                    .map(|s| {
+                // Pairs from an index carry scores only, no substitutions.
+                let replaced = match self.substitutions.as_deref() {
+                    Some(subs) if !subs.is_empty() => {
+                        let n: u32 = subs.iter().map(|s| s.count).sum();
                         format!(
-                            " (such as \u{201c}{}\u{201d} \u{2192} \u{201c}{}\u{201d})",
-                            s.from, s.to
+                            ", {n} words were replaced (such as \u{201c}{}\u{201d} \u{2192} \u{201c}{}\u{201d})",
+                            subs[0].from, subs[0].to
                         )
-                    })
-                    .unwrap_or_default();
+                    }
+                    _ => String::new(),
+                };
                 format!(
-                    "{b} is a synonym-spun rewrite of {a}: {aligned}, {replaced} words were \
-                     replaced{example}, yet only {} of their 5-word shingles are shared.",
+                    "{b} is a synonym-spun rewrite of {a}: {aligned}{replaced}, yet only {} of \
+                     their 5-word shingles are shared.",
                     pct(self.jaccard)
                 )
             }
@@ -149,10 +149,19 @@ pub fn read_clusters(path: &Path) -> Result<Vec<ClusterRow>> {
     read_jsonl(path)
 }
 
+/// Reads `--pairs` JSONL from `reader`; errors name `path` and the line.
+pub fn pairs_from_reader(reader: impl BufRead, path: &Path) -> Result<Vec<PairRow>> {
+    jsonl_from_reader(reader, path)
+}
+
 fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    jsonl_from_reader(std::io::BufReader::new(file), path)
+}
+
+fn jsonl_from_reader<T: DeserializeOwned>(reader: impl BufRead, path: &Path) -> Result<Vec<T>> {
     let mut rows = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+    for (i, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| Error::io(path, e))?;
         if line.trim().is_empty() {
             continue;
