@@ -160,6 +160,23 @@ async fn drive(port: u16, report: &Path, profile: &Path) {
     let shot = client.screenshot().await.unwrap();
     std::fs::write(repo().join("target/report-pair.png"), shot).unwrap();
 
+    // Filtering the list by relation and id narrows it.
+    client.goto(&format!("{page}#pairs")).await.unwrap();
+    client.wait().for_element(Locator::Css("#pair-list tbody tr")).await.unwrap();
+    let all = count(&client, "#pair-list tbody tr").await;
+    let search = client.find(Locator::Css(".filters input[type=search]")).await.unwrap();
+    search.send_keys("theatre").await.unwrap();
+    let some = count(&client, "#pair-list tbody tr").await;
+    assert!(some > 0 && some < all, "{some} of {all}");
+
+    // A cluster page: the original, and each member's relation to it.
+    client.goto(&format!("{page}#clusters")).await.unwrap();
+    let row = client.wait().for_element(Locator::Css("tbody tr.row")).await.unwrap();
+    row.click().await.unwrap();
+    client.wait().for_element(Locator::Css("main table .badge")).await.unwrap();
+    let body = client.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(body.contains("Likely original") && body.contains("with the original"), "{body}");
+
     // The hostile pair: its text is on the page as text, and nothing ran.
     client.goto(&format!("{page}#pairs?q=original.txt")).await.unwrap();
     let row = client.wait().for_element(Locator::Css("#pair-list tbody tr")).await.unwrap();

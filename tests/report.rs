@@ -206,3 +206,16 @@ fn an_index_report_and_explain_by_id_read_the_stored_texts() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no document with id \"nope.txt\""));
 }
+
+#[test]
+fn explain_never_passes_escape_sequences_from_documents_to_the_terminal() {
+    let dir = Dir::new();
+    let text = format!("\x1b]0;owned\x07\x1b[2J {}", article("03"));
+    let a = dir.write("a.txt", &text);
+    let b = dir.write("b.txt", text.replace(" said ", " stated "));
+    let out = neardup().args(["explain", "--color", "never"]).arg(&a).arg(&b).output().unwrap();
+    assert!(out.status.success());
+    let shown = String::from_utf8(out.stdout).unwrap();
+    assert!(!shown.contains('\x1b') && !shown.contains('\x07'), "{shown:?}");
+    assert!(shown.contains("[stated]"), "{shown}");
+}
