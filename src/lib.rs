@@ -52,6 +52,8 @@ pub mod attribute;
 pub mod boilerplate;
 pub mod candidates;
 pub mod cluster;
+#[cfg(feature = "cluster")]
+pub mod dataflow;
 pub mod dedup;
 pub mod duplicates;
 mod error;

@@ -66,8 +66,16 @@ fn hostile_documents(dir: &Dir) -> PathBuf {
         "hostile/x\"><img src=x onerror=window.__pwned=4>.txt",
         format!("{PAYLOAD}\n\n{article}\n\nReprinted with permission."),
     );
+    // A page carrying six stories, whose id holds "&", "?" and "#": links
+    // to it (the overview's list of pages) must keep the whole id.
+    let stories: Vec<String> =
+        ["19", "20", "21", "23", "24", "25"].iter().map(|p| crate::util::article(p)).collect();
+    dir.write(&format!("hostile/{AWKWARD_ID}"), stories.join("\n\n"));
     dir.join("hostile")
 }
+
+/// A file name that breaks URL fragments unless encoded.
+const AWKWARD_ID: &str = "page & co?x=1#top.txt";
 
 #[test]
 fn the_report_opens_in_a_browser_shows_pairs_and_runs_no_document_text() {
@@ -159,6 +167,28 @@ async fn drive(port: u16, report: &Path, profile: &Path) {
     assert!(count(&client, "#text-b .flash").await > 0, "a click finds the passage in b");
     let shot = client.screenshot().await.unwrap();
     std::fs::write(repo().join("target/report-pair.png"), shot).unwrap();
+
+    // The overview's link to a page whose id holds "&", "?" and "#" lists
+    // that page's contained pairs, with the whole id in the search box.
+    client.goto(&page).await.unwrap();
+    let row = client
+        .wait()
+        .for_element(Locator::XPath("//tr[contains(., 'page & co?x=1#top')]"))
+        .await
+        .unwrap();
+    row.click().await.unwrap();
+    client.wait().for_element(Locator::Css("#pair-list tbody tr")).await.unwrap();
+    let query = client
+        .execute("return document.querySelector('.filters input[type=search]').value", vec![])
+        .await
+        .unwrap();
+    assert!(query.as_str().unwrap().ends_with(AWKWARD_ID), "{query}");
+    let rows = client.find_all(Locator::Css("#pair-list tbody tr")).await.unwrap();
+    assert!(rows.len() >= 6, "{} rows", rows.len());
+    for row in rows {
+        let text = row.text().await.unwrap();
+        assert!(text.contains("page & co?x=1#top") && text.contains("contained"), "{text}");
+    }
 
     // Filtering the list by relation and id narrows it.
     client.goto(&format!("{page}#pairs")).await.unwrap();

@@ -10,6 +10,9 @@ mod util;
 mod bad_input;
 // The HTML report in headless Chromium (skipped without chromedriver).
 mod browser;
+// The distributed scan (feature `cluster`): same output as `scan`.
+#[cfg(feature = "cluster")]
+mod cluster;
 // `neardup scan`: inputs, ids, output formats, exit codes, bad input. New CLI
 // behaviour gets its test here.
 mod cli;

@@ -19,7 +19,7 @@ use neardup::{Document, ScanConfig};
 use super::progress::Console;
 
 /// Where documents come from and how they are read.
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// Files or folders to read, or - for standard input. Folders are read
@@ -277,6 +277,12 @@ impl ReportingReader {
     pub fn new(reader: DocumentReader, console: Arc<Console>) -> Self {
         console.follow_input(reader.progress());
         ReportingReader { reader, console, skipped: BTreeMap::new(), shown: 0, fatal: None }
+    }
+
+    /// The error that stopped reading, if one did.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub fn fatal_message(&self) -> Option<String> {
+        self.fatal.as_ref().map(ToString::to_string)
     }
 
     /// How far reading got.

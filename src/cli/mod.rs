@@ -13,6 +13,8 @@
 
 mod args;
 mod dedup;
+#[cfg(feature = "cluster")]
+mod distributed;
 mod eval;
 mod index;
 mod output;

@@ -120,13 +120,12 @@ pub fn write_scan_report(
     detect: &DetectArgs,
 ) -> anyhow::Result<()> {
     let report = Report::new(outcome);
+    // Only the pairs shown have their evidence read back.
     let mut pairs = Vec::with_capacity(outcome.edges.len().min(DEFAULT_MAX_PAIRS));
-    report.for_each_pair(|record| {
-        if pairs.len() < DEFAULT_MAX_PAIRS {
-            pairs.push(row_of(record)?);
-        }
-        Ok(())
-    })?;
+    for (i, edge) in outcome.edges.iter().enumerate().take(DEFAULT_MAX_PAIRS) {
+        let evidence = outcome.evidence(i)?;
+        pairs.push(row_of(&report.pair(edge, &evidence))?);
+    }
     let clusters: Vec<ClusterRow> =
         report.clusters().map(|c| row_of(&c)).collect::<std::io::Result<_>>()?;
     let scanner = Scanner::new(detect.config())?;
@@ -171,13 +170,11 @@ fn write_report(
     input: &InputArgs,
 ) -> anyhow::Result<()> {
     check_rereadable(input)?;
+    // Texts are shown for pairs only; cluster pages list ids.
     let mut wanted: HashSet<&str> = HashSet::new();
     for p in pairs {
         wanted.insert(&p.a);
         wanted.insert(&p.b);
-    }
-    for c in clusters {
-        wanted.extend(c.members.iter().chain(&c.carried_by).map(String::as_str));
     }
     // Bad records were reported by the scan that made the pairs; here they
     // are passed over silently.

@@ -25,6 +25,9 @@ pub struct ScanArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub resources: ResourceArgs,
+    #[cfg(feature = "cluster")]
+    #[command(flatten)]
+    pub cluster: super::distributed::ClusterArgs,
 }
 
 /// Where results go.
@@ -127,6 +130,10 @@ pub fn scan_inputs(
 
 /// Runs `neardup scan`.
 pub fn run(args: ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    #[cfg(feature = "cluster")]
+    if args.cluster.is_distributed() {
+        return super::distributed::run(args, quiet);
+    }
     if args.output.html.is_some() {
         super::report::check_rereadable(&args.input)?;
     }

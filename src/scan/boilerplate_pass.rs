@@ -159,8 +159,19 @@ impl Scanner {
     /// The passage fingerprints of `text` that a scan in which `frequent`
     /// are the frequent shingles drops as boilerplate, sorted.
     pub fn boilerplate_fingerprints(&self, text: &str, frequent: &FrequentShingles) -> Vec<u64> {
+        self.boilerplate_split(text, frequent).map_or(Vec::new(), |split| split.1)
+    }
+
+    /// For a text with boilerplate (`None` without): its number of content
+    /// shingles, and the passage fingerprints a scan in which `frequent`
+    /// are the frequent shingles drops as boilerplate, sorted.
+    pub fn boilerplate_split(
+        &self,
+        text: &str,
+        frequent: &FrequentShingles,
+    ) -> Option<(usize, Vec<u64>)> {
         let sequence = self.featurizer.sequence(text);
-        self.split_boilerplate(&sequence.hashes, frequent).map_or(Vec::new(), |parts| parts.2)
+        self.split_boilerplate(&sequence.hashes, frequent).map(|parts| (parts.0.len(), parts.2))
     }
 
     /// Stores the new sets and marks the boilerplate fingerprints removed.

@@ -28,7 +28,23 @@ use super::sketch_pass::partitions_for;
 use super::{ScanStats, Scanner};
 
 /// Tag of pairs from passage fingerprints (views are 0, 1, 2).
-const PASSAGE_TAG: u32 = 3;
+pub(crate) const PASSAGE_TAG: u32 = 3;
+
+/// Which views make a pair a candidate, given the tags of its pair entries
+/// (one per band shared in views 0 to 2, one per passage shared): the
+/// word view, the immutable view, the character view, passages. A pair is
+/// a candidate when one word-view band, two bands of a spin view (see
+/// [`crate::spin::SPIN_MIN_BANDS`]) or `min_shared` passages say so.
+pub(crate) fn candidate_views(tags: impl Iterator<Item = u32>, min_shared: u32) -> [bool; 4] {
+    // Bands a pair must share in each view (word, immutables, characters).
+    const MIN_BANDS: [u32; 3] = [1, SPIN_MIN_BANDS, CHAR_MIN_BANDS];
+    let mut shared = [0u32; 4];
+    for tag in tags {
+        shared[(tag as usize).min(3)] += 1;
+    }
+    let [word, immutables, characters] = [0, 1, 2].map(|v| shared[v] >= MIN_BANDS[v]);
+    [word, immutables, characters, shared[PASSAGE_TAG as usize] >= min_shared]
+}
 /// Pairs gathered before they are written to the pair spill.
 const FLUSH_PAIRS: usize = 1 << 20;
 
@@ -112,8 +128,6 @@ impl Scanner {
 
         let min_shared = self.config.passage.min_shared;
         stats.candidate_entries = pairs.len();
-        // Bands a pair must share in each view (word, immutables, characters).
-        let min_bands: [u32; 3] = [1, SPIN_MIN_BANDS, CHAR_MIN_BANDS];
         let mut candidates = Vec::new();
         let mut by_view = [0u64; 4];
         pairs.drain(
@@ -122,18 +136,11 @@ impl Scanner {
             |mut batch| {
                 batch.par_sort_unstable();
                 for run in batch.chunk_by(|a, b| a.0 == b.0) {
-                    // Bands shared in each view, and passages shared.
-                    let mut shared = [0u32; 4];
-                    for &(_, tag) in run {
-                        shared[tag as usize] += 1;
+                    let views = candidate_views(run.iter().map(|e| e.1), min_shared);
+                    for (count, found) in by_view.iter_mut().zip(views) {
+                        *count += u64::from(found);
                     }
-                    let views = [0, 1, 2].map(|v| shared[v] >= min_bands[v]);
-                    let by_passages = shared[PASSAGE_TAG as usize] >= min_shared;
-                    for (count, found) in by_view.iter_mut().zip(views.iter().chain([&by_passages]))
-                    {
-                        *count += u64::from(*found);
-                    }
-                    if by_passages || views.iter().any(|&v| v) {
+                    if views.iter().any(|&v| v) {
                         candidates.push(unpack(run[0].0));
                     }
                 }

@@ -58,10 +58,14 @@ use crate::spill::{BlobStore, Resources};
 use crate::spin::{CHAR_BANDS, CHAR_ROWS, SPIN_BANDS, SPIN_ROWS, SpinConfig};
 use crate::{Error, Result};
 
+#[cfg(feature = "cluster")]
+pub(crate) use candidate_pass::{PASSAGE_TAG, candidate_views};
 pub use docs::{ContentSets, DocInfo, DocTable, StoredDoc};
 pub use evidence_pass::EvidenceStore;
 pub use outcome::{ScanOutcome, ScanStats, StageTimings};
 pub use sketch_pass::DocSketch;
+#[cfg(feature = "cluster")]
+pub(crate) use sketch_pass::MAX_DOCS;
 
 /// An error of the scan's scratch storage (a failed read or write, or data
 /// that does not decode).
@@ -235,7 +239,7 @@ impl Scanner {
         I::IntoIter: Send,
     {
         let documents = documents.into_iter();
-        self.scan_inputs(documents, |d| d.body.len(), |d| self.sketch(d), resources, progress)
+        self.scan_inputs(documents, |d| d.body.len(), |d| self.sketch(d), None, resources, progress)
     }
 
     /// Scans documents sketched earlier by [`Scanner::sketch`] with this
@@ -252,15 +256,38 @@ impl Scanner {
         I::IntoIter: Send,
     {
         let sketches = sketches.into_iter();
-        self.scan_inputs(sketches, |s| s.text.len(), |s| s, resources, progress)
+        self.scan_inputs(sketches, |s| s.text.len(), |s| s, None, resources, progress)
     }
 
-    /// A scan of inputs that `sketch` turns into sketches.
+    /// Scans sketches whose candidate pairs were found elsewhere (a
+    /// distributed scan finds them across workers): `candidates` are
+    /// `(a, b)`, `a < b`, numbered by the order of `sketches`, and take the
+    /// place of this scan's own candidate search. Everything else (exact
+    /// copies, boilerplate, verification, evidence, clusters) is as in
+    /// [`Scanner::scan_sketches_with`].
+    pub fn scan_candidates_with<I>(
+        &self,
+        sketches: I,
+        candidates: Vec<(u32, u32)>,
+        resources: &Resources,
+        progress: &dyn Progress,
+    ) -> Result<ScanOutcome>
+    where
+        I: IntoIterator<Item = DocSketch>,
+        I::IntoIter: Send,
+    {
+        let sketches = sketches.into_iter();
+        self.scan_inputs(sketches, |s| s.text.len(), |s| s, Some(candidates), resources, progress)
+    }
+
+    /// A scan of inputs that `sketch` turns into sketches; `candidates`,
+    /// when given, replace the candidate search.
     fn scan_inputs<T, I>(
         &self,
         inputs: I,
         size: impl Fn(&T) -> usize + Send,
         sketch: impl Fn(T) -> DocSketch + Sync,
+        candidates: Option<Vec<(u32, u32)>>,
         resources: &Resources,
         progress: &dyn Progress,
     ) -> Result<ScanOutcome>
@@ -296,14 +323,25 @@ impl Scanner {
         stats.timings.boilerplate = started.elapsed();
 
         let started = Instant::now();
-        let pairs = self.find_candidate_pairs(
-            &corpus,
-            spills.bands,
-            passages,
-            resources,
-            progress,
-            &mut stats,
-        )?;
+        let pairs = match candidates {
+            Some(mut pairs) => {
+                if pairs.iter().any(|&(a, b)| a >= b || b as usize >= n) {
+                    return Err(Error::Config("a given candidate pair is out of range".into()));
+                }
+                pairs.sort_unstable();
+                pairs.dedup();
+                stats.candidate_pairs = pairs.len() as u64;
+                pairs
+            }
+            None => self.find_candidate_pairs(
+                &corpus,
+                spills.bands,
+                passages,
+                resources,
+                progress,
+                &mut stats,
+            )?,
+        };
         stats.timings.candidates = started.elapsed();
 
         let started = Instant::now();

@@ -39,7 +39,7 @@ const BATCH_DOCS: usize = 2048;
 const BATCH_BYTES: usize = 32 << 20;
 /// Most documents in one scan: the top bit of a document index marks
 /// removed passage entries.
-pub(super) const MAX_DOCS: u64 = (1 << 31) - 1;
+pub(crate) const MAX_DOCS: u64 = (1 << 31) - 1;
 /// Partitions of each scratch spill on disk. Enough that a partition of
 /// the shingle-frequency spill of a million news articles (about 900
 /// shingles each) stays under the default sort budget (8M entries), so no
@@ -76,8 +76,9 @@ pub(super) struct SketchCounts {
     pub empty_documents: u64,
 }
 
-/// One document after sketching: what pass 1 keeps of it.
-#[derive(Clone, Debug)]
+/// One document after sketching: what pass 1 keeps of it. A distributed
+/// scan sends it between processes, hence the serde derives.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DocSketch {
     /// The document id.
     pub id: String,
@@ -98,6 +99,7 @@ pub struct DocSketch {
     /// Word shingles.
     pub shingles: ShingleSet,
     /// Passage fingerprints.
+    #[serde(with = "crate::shingle::hash_bytes")]
     pub fingerprints: Vec<u64>,
     /// `(view << 8 | band, key)` of every band of every view.
     pub band_keys: Vec<(u16, u32)>,

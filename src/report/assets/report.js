@@ -44,10 +44,13 @@
   const TABS = [["overview", "Overview"], ["pairs", "Pairs"], ["clusters", "Clusters"]];
 
   function parseHash() {
-    const h = decodeURIComponent(location.hash.slice(1) || "overview");
-    const [path, query] = h.split("?");
-    const params = new URLSearchParams(query || "");
-    return { parts: path.split("/"), params };
+    // Split off the query before decoding: a document id in it may hold
+    // "&", "?" or "#", encoded (URLSearchParams decodes its own values).
+    const raw = location.hash.slice(1) || "overview";
+    const at = raw.indexOf("?");
+    const path = at < 0 ? raw : raw.slice(0, at);
+    const params = new URLSearchParams(at < 0 ? "" : raw.slice(at + 1));
+    return { parts: path.split("/").map(decodeURIComponent), params };
   }
   function go(hash) { location.hash = hash; }
   function route() {
@@ -127,7 +130,7 @@
     main.append(el("div", { class: "grid2" },
       el("div", { class: "panel" }, el("h2", {}, "Largest clusters"), top.length ? el("table", {},
         el("tr", {}, el("th", {}, "size"), el("th", {}, "likely original")),
-        top.map((c) => el("tr", { class: "row", onclick: () => go("cluster/" + c.id) }, el("td", { class: "num" }, c.members.length), el("td", {}, docLink(c.original))))) : el("p", { class: "muted" }, "No clusters.")),
+        top.map((c) => el("tr", { class: "row", onclick: () => go("cluster/" + encodeURIComponent(c.id)) }, el("td", { class: "num" }, c.members.length), el("td", {}, docLink(c.original))))) : el("p", { class: "muted" }, "No clusters.")),
       el("div", { class: "panel" }, el("h2", {}, "Pages that carry the most stories"), topContainers.length ? el("table", {},
         el("tr", {}, el("th", {}, "stories"), el("th", {}, "page")),
         topContainers.map((d) => el("tr", { class: "row", onclick: () => go("pairs?q=" + encodeURIComponent(docs[d].id) + "&rel=contained") }, el("td", { class: "num" }, containers[d].length), el("td", {}, docLink(d))))) : el("p", { class: "muted" }, "No contained pairs."))));
@@ -222,7 +225,7 @@
     if (!p) { main.append(el("p", {}, "No such pair.")); return; }
     const A = docs[p.a], B = docs[p.b];
     main.append(el("p", {}, el("a", { href: "#pairs" }, "← all pairs"),
-      p.cluster ? [" · ", el("a", { href: "#cluster/" + p.cluster }, "cluster " + p.cluster)] : null));
+      p.cluster ? [" · ", el("a", { href: "#cluster/" + encodeURIComponent(p.cluster) }, "cluster " + p.cluster)] : null));
     main.append(el("h2", { id: "pair-title" }, badge(p.relation), " ", docLink(p.a), " ↔ ", docLink(p.b)));
     main.append(el("p", { class: "sentence", id: "pair-sentence" }, p.sentence));
     main.append(el("p", { class: "scores" }, el("span", {}, "Jaccard " + fmt(p.jaccard)),
@@ -252,7 +255,7 @@
       const end = Math.min(sorted.length, shown + PAGE);
       for (; shown < end; shown++) {
         const c = sorted[shown];
-        body.append(el("tr", { class: "row", onclick: () => go("cluster/" + c.id) }, el("td", { class: "id" }, c.id),
+        body.append(el("tr", { class: "row", onclick: () => go("cluster/" + encodeURIComponent(c.id)) }, el("td", { class: "id" }, c.id),
           el("td", { class: "num" }, c.members.length), el("td", {}, docLink(c.original)), el("td", { class: "num" }, c.carried_by.length)));
       }
       more.style.display = shown < sorted.length ? "" : "none";

@@ -1,0 +1,338 @@
+//! A scan across worker threads and processes, as a timely dataflow
+//! (cargo feature `cluster`): [`scan_distributed`].
+//!
+//! # Why timely dataflow
+//!
+//! Crawl deduplication outgrows one machine. timely dataflow (Rust, the
+//! engine under Materialize) gives what a shard-and-merge script would have
+//! to build by hand: workers in threads and processes connected over TCP,
+//! exchange channels routed by key, and progress tracking that says when
+//! every worker's records for a step have arrived. Each step of the scan is
+//! one keyed exchange (`exchange`); what a worker does with the records
+//! it receives is the single-machine code. Its releases break the API at
+//! every minor version, so the version is pinned exactly (`=0.32.0`).
+//!
+//! differential dataflow was considered for the grouping and the connected
+//! components. Its collections are in-memory arrangements; the groupings
+//! here (a billion shingles per 5 GB of text) must spill to disk as the
+//! single-machine scan does, so they use this crate's spills between
+//! exchanges. Connected components run at worker 0 over the candidate
+//! pairs only (about one per ten documents on news crawls), with 4 bytes
+//! per document.
+//!
+//! # What runs where
+//!
+//! `stages` lists the steps. Every worker reads the whole input stream (so
+//! that every worker numbers documents exactly as a single scan does, and
+//! no index of record offsets is needed) and sketches only the documents
+//! it owns, in blocks of 16: sketching is most of a scan's work, reading is
+//! not. The workers check that they read the same documents. Content
+//! hashes, shingles (for document frequencies), band keys, passage
+//! fingerprints and candidate pairs then move to the workers that own them
+//! (`candidates`). Candidate pairs and links between exact copies form
+//! connected components; each component's documents and candidate pairs go
+//! to one worker, which scans them as one corpus (`components`).
+//!
+//! # Same answer as a single scan
+//!
+//! The candidate pairs are those a single scan finds: the same buckets,
+//! hubs and counts, only grouped on other workers. A component is closed
+//! (every candidate pair and every copy of its members lies inside it), so
+//! scanning its documents with its candidate pairs verifies, relates,
+//! expands to copies, clusters and attributes exactly as the whole scan
+//! does. Boilerplate is decided with the document frequencies of the whole
+//! input ([`Scanner::with_known_frequent`], as the index does for a batch).
+//! Rows are merged in the order a single scan writes them, and cluster ids
+//! depend on their members only. `tests/cluster.rs` checks the output byte
+//! for byte with 1 to 3 workers in one process and 1 to 3 processes of 2
+//! workers, also when most buckets are oversized.
+//!
+//! # What crosses the network
+//!
+//! Per distinct document: its content hash (20 bytes), its distinct
+//! shingles (8 bytes each, for document frequencies; the largest share),
+//! its band keys and kept passage fingerprints (8 bytes each); per pair of
+//! documents in a bucket: 12 bytes; per document in a component: its sketch
+//! (text, shingles, keys; about 7 kB compressed for a 3.7 kB article).
+//! `DistributedStats` counts the bytes each round sent to other processes.
+//!
+//! # When a process dies
+//!
+//! timely has no fault tolerance: the other processes stop with an error,
+//! and the job must be run again. Output is written only by process 0,
+//! after every worker has reported success, so a failed run never leaves a
+//! result that looks complete. A worker that fails on its own (unreadable
+//! input, scratch storage full) keeps taking part, sending nothing, and
+//! reports the failure at the end, so that no process waits forever.
+
+mod candidates;
+mod components;
+mod exchange;
+mod stages;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::ingest::Document;
+use crate::scan::Scanner;
+use crate::spill::Resources;
+use crate::{Error, Result};
+
+pub use exchange::RoundTraffic;
+
+/// First port of the default addresses (`localhost:2101`, `2102`, ...), as
+/// timely's own default.
+pub const DEFAULT_BASE_PORT: u16 = 2101;
+
+/// Where the workers of a distributed scan run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// Worker threads in each process (the same in every process).
+    pub workers: usize,
+    /// Number of processes.
+    pub processes: usize,
+    /// This process's index, from 0.
+    pub process: usize,
+    /// `host:port` of every process, in process order; `None`: all on this
+    /// machine, at [`DEFAULT_BASE_PORT`] and up.
+    pub addresses: Option<Vec<String>>,
+}
+
+impl ClusterConfig {
+    /// Reads `host:port` lines from a host file (blank lines and lines
+    /// starting with `#` are skipped); the first `processes` are used.
+    pub fn read_hostfile(path: &Path, processes: usize) -> Result<Vec<String>> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let hosts: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        if hosts.len() < processes {
+            return Err(Error::Config(format!(
+                "{}: {} addresses for {processes} processes",
+                path.display(),
+                hosts.len()
+            )));
+        }
+        if let Some(bad) = hosts.iter().find(|h| !h.contains(':')) {
+            return Err(Error::Config(format!("{}: {bad:?} is not host:port", path.display())));
+        }
+        Ok(hosts.into_iter().take(processes).collect())
+    }
+
+    /// Checks the numbers.
+    fn validate(&self) -> Result<()> {
+        if self.workers == 0 || self.processes == 0 {
+            return Err(Error::Config("workers and processes must be at least 1".into()));
+        }
+        if self.process >= self.processes {
+            return Err(Error::Config(format!(
+                "process {} does not exist: processes are numbered 0 to {}",
+                self.process,
+                self.processes - 1
+            )));
+        }
+        Ok(())
+    }
+
+    /// timely's configuration, built from ours (timely's own argument
+    /// parser is not used: its `-h` is our `--help`).
+    fn timely(&self) -> timely::Config {
+        let communication = if self.processes > 1 {
+            let addresses = self.addresses.clone().unwrap_or_else(|| {
+                (0..self.processes)
+                    .map(|i| format!("localhost:{}", usize::from(DEFAULT_BASE_PORT) + i))
+                    .collect()
+            });
+            timely::CommunicationConfig::Cluster {
+                threads: self.workers,
+                process: self.process,
+                addresses,
+                report: false,
+                zerocopy: false,
+            }
+        } else if self.workers > 1 {
+            timely::CommunicationConfig::Process(self.workers)
+        } else {
+            timely::CommunicationConfig::Thread
+        };
+        timely::Config { communication, worker: timely::WorkerConfig::default() }
+    }
+}
+
+/// What process 0 gets back from a distributed scan.
+#[derive(Clone, Debug)]
+pub struct DistributedOutcome {
+    /// Documents read.
+    pub documents: u64,
+    /// Every related pair as a JSON line of the `--pairs` format, in the
+    /// order a single scan writes them.
+    pub pairs: Vec<String>,
+    /// Every cluster as a JSON line of the `--clusters` format, in order.
+    pub clusters: Vec<String>,
+    /// Counts, traffic and timings.
+    pub stats: DistributedStats,
+}
+
+/// Counts of a distributed scan.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DistributedStats {
+    /// Documents read.
+    pub documents: u64,
+    /// Workers in all processes.
+    pub workers: usize,
+    /// Processes.
+    pub processes: usize,
+    /// Frequent shingles (boilerplate candidates).
+    pub frequent_shingles: u64,
+    /// Candidate pairs.
+    pub candidate_pairs: u64,
+    /// Band buckets and passage groups too large to pair in full.
+    pub oversized_groups: u64,
+    /// Documents in a component (those scanned a second time, whole).
+    pub documents_in_components: u64,
+    /// Components of two or more documents.
+    pub components: u64,
+    /// Documents in the largest component.
+    pub largest_component: u64,
+    /// Payload bytes sent between processes.
+    pub remote_bytes: u64,
+    /// Payload bytes sent between workers of one process.
+    pub local_bytes: u64,
+    /// Payload bytes sent between processes, per document.
+    pub remote_bytes_per_document: f64,
+    /// Seconds from start to the merged result.
+    pub seconds: f64,
+    /// This process's traffic, round by round (worker 0's view).
+    pub rounds: Vec<RoundTraffic>,
+}
+
+/// What each worker thread hands back.
+struct WorkerResult<R> {
+    outcome: Option<DistributedOutcome>,
+    error: Option<Error>,
+    reader: Option<R>,
+}
+
+/// Scans the documents `open` gives on every worker (each worker calls it
+/// with its index and must get the same documents in the same order: the
+/// workers check that they did), as this process's share of the
+/// computation `config` describes. A reader that yields an error fails
+/// its worker, and with it the scan.
+///
+/// Returns, in process 0, the outcome and the reader worker 0 used (for its
+/// counts of skipped records); in other processes, `None`. Fails when any
+/// worker of this process fails, and in process 0 when any worker fails.
+pub fn scan_distributed<R, F>(
+    config: &ClusterConfig,
+    scanner: &Scanner,
+    resources: &Resources,
+    open: F,
+) -> Result<Option<(DistributedOutcome, R)>>
+where
+    R: Iterator<Item = Result<Document>> + Send + 'static,
+    F: Fn(usize) -> Result<R> + Send + Sync + 'static,
+{
+    config.validate()?;
+    let started = Instant::now();
+    let scanner = Arc::new(scanner.clone());
+    let resources = resources.clone();
+    let workers_per_process = config.workers;
+    let processes = config.processes;
+    let guards = timely::execute(config.timely(), move |worker| {
+        let net = exchange::Exchanger::new(worker, workers_per_process);
+        run_worker(net, &scanner, &resources, &open, started, processes)
+    })
+    .map_err(|e| Error::Config(format!("cannot start the cluster: {e}")))?;
+    let mut first: Option<(DistributedOutcome, R)> = None;
+    let mut error = None;
+    for joined in guards.join() {
+        match joined {
+            Ok(result) => {
+                if let Some(e) = result.error {
+                    error.get_or_insert(e);
+                }
+                if let (Some(outcome), Some(reader)) = (result.outcome, result.reader) {
+                    first = Some((outcome, reader));
+                }
+            }
+            Err(panic) => {
+                error.get_or_insert(Error::Config(format!("a worker stopped: {panic}")));
+            }
+        }
+    }
+    match error {
+        Some(e) => Err(e),
+        None => Ok(first),
+    }
+}
+
+/// One worker's whole run.
+fn run_worker<R, F>(
+    mut net: exchange::Exchanger<'_>,
+    scanner: &Scanner,
+    resources: &Resources,
+    open: &F,
+    started: Instant,
+    processes: usize,
+) -> WorkerResult<R>
+where
+    R: Iterator<Item = Result<Document>>,
+    F: Fn(usize) -> Result<R>,
+{
+    let index = net.index();
+    let mut reader = net.attempt(|| open(index).map(Some));
+    let mut scan = stages::WorkerScan::new(net, scanner, resources);
+    if let Some(reader) = reader.as_mut() {
+        scan.read(reader.by_ref());
+    }
+    scan.check_same_input();
+    let copies = scan.copies();
+    let frequent = scan.frequent_shingles();
+    let candidates = scan.candidate_pairs(&frequent);
+    scan.components(copies, candidates);
+    let rows = scan.scan_components(frequent);
+    let documents = scan.documents();
+    let peers = scan.net.peers();
+    let rounds = scan.net.traffic().to_vec();
+    let (error, _) = scan.net.finish();
+    let outcome = rows.and_then(|rows| {
+        if rows.failed.is_some() {
+            return None;
+        }
+        let c = rows.counts;
+        Some(DistributedOutcome {
+            documents,
+            pairs: rows.pairs.into_iter().map(|p| p.2).collect(),
+            clusters: rows.clusters.into_iter().map(|c| c.2).collect(),
+            stats: DistributedStats {
+                documents,
+                workers: peers,
+                processes,
+                frequent_shingles: c.frequent_shingles,
+                candidate_pairs: c.candidate_pairs,
+                oversized_groups: c.oversized_groups,
+                documents_in_components: c.scanned,
+                components: c.components,
+                largest_component: c.largest_component,
+                remote_bytes: c.remote_bytes,
+                local_bytes: c.local_bytes,
+                remote_bytes_per_document: c.remote_bytes as f64 / documents.max(1) as f64,
+                seconds: started.elapsed().as_secs_f64(),
+                rounds,
+            },
+        })
+    });
+    // Worker 0 learns of another worker's failure from the gathered rows.
+    let error = error.or_else(|| {
+        (index == 0 && outcome.is_none()).then(|| {
+            Error::Config("another worker of the cluster failed; no output written".into())
+        })
+    });
+    WorkerResult { outcome, error, reader: if index == 0 { reader } else { None } }
+}
