@@ -77,7 +77,7 @@ impl Default for DedupOptions {
 }
 
 /// Why a document was dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DropReason {
     /// A copy of the kept member of its cluster.
@@ -246,23 +246,13 @@ impl DedupPlan {
         let fail = |e: std::io::Error| Error::Stream { what: "the output", source: e };
         for doc in (0..self.keep.len() as u32).filter(|&d| self.is_kept(d)) {
             let stored = outcome.docs.stored(doc)?;
-            match &stored.raw {
-                Some(raw) => {
-                    let line = raw.strip_suffix(b"\n").unwrap_or(raw);
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    out.write_all(line).map_err(fail)?;
-                }
-                None => {
-                    let record = KeptRecord {
-                        id: outcome.id(doc),
-                        url: stored.url.as_deref(),
-                        date: stored.date.as_deref(),
-                        text: &stored.text,
-                    };
-                    serde_json::to_writer(&mut *out, &record).map_err(|e| fail(e.into()))?;
-                }
-            }
-            out.write_all(b"\n").map_err(fail)?;
+            let record = KeptRecord {
+                id: outcome.id(doc),
+                url: stored.url.as_deref(),
+                date: stored.date.as_deref(),
+                text: &stored.text,
+            };
+            write_kept_record(out, &record, stored.raw.as_deref()).map_err(fail)?;
         }
         Ok(())
     }
@@ -293,14 +283,37 @@ impl DedupPlan {
     }
 }
 
+/// Writes one kept record as a JSONL line: `raw` (a record read from
+/// JSONL) exactly as read, or else `record`.
+pub fn write_kept_record(
+    out: &mut dyn Write,
+    record: &KeptRecord<'_>,
+    raw: Option<&[u8]>,
+) -> std::io::Result<()> {
+    match raw {
+        Some(raw) => {
+            let line = raw.strip_suffix(b"\n").unwrap_or(raw);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            out.write_all(line)?;
+        }
+        None => serde_json::to_writer(&mut *out, record)?,
+    }
+    out.write_all(b"\n")
+}
+
+/// A kept record that was not read from JSONL, as it is written.
 #[derive(Serialize)]
-struct KeptRecord<'a> {
-    id: &'a str,
+pub struct KeptRecord<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Its URL.
     #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<&'a str>,
+    pub url: Option<&'a str>,
+    /// Its date, as written.
     #[serde(skip_serializing_if = "Option::is_none")]
-    date: Option<&'a str>,
-    text: &'a str,
+    pub date: Option<&'a str>,
+    /// Its text.
+    pub text: &'a str,
 }
 
 #[derive(Serialize)]

@@ -43,10 +43,28 @@ fn binary() -> PathBuf {
     assert_cmd::cargo::cargo_bin("neardup")
 }
 
-/// Starts process `process` of `processes`, each with 2 workers.
+/// Starts process `process` of `processes`, each with 2 workers (quiet
+/// unless `extra` starts with `--loud`, which is not passed on).
 fn start(input: &Path, hosts: &Path, processes: usize, process: usize, extra: &[&str]) -> Child {
+    start_command("scan", input, hosts, (processes, process), extra)
+}
+
+/// Starts `command` as process `process` of `processes`.
+fn start_command(
+    command: &str,
+    input: &Path,
+    hosts: &Path,
+    (processes, process): (usize, usize),
+    extra: &[&str],
+) -> Child {
+    let (quiet, extra) = match extra.split_first() {
+        Some((&"--loud", rest)) => (None, rest),
+        _ => (Some("--quiet"), extra),
+    };
     Command::new(binary())
-        .args(["scan", "--quiet", "--workers", "2", "--processes"])
+        .arg(command)
+        .args(quiet)
+        .args(["--workers", "2", "--processes"])
         .arg(processes.to_string())
         .arg("--process")
         .arg(process.to_string())
@@ -63,6 +81,11 @@ fn start(input: &Path, hosts: &Path, processes: usize, process: usize, extra: &[
 /// The pairs and clusters files of a scan over `processes` processes of 2
 /// workers each, on loopback; process 0 writes them.
 fn cluster_scan(input: &Path, processes: usize, extra: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    cluster_run(input, processes, extra).0
+}
+
+/// The same, with what every process printed on stderr.
+fn cluster_run(input: &Path, processes: usize, extra: &[&str]) -> ((Vec<u8>, Vec<u8>), String) {
     let dir = Dir::new();
     let hosts = hostfile(&dir, processes);
     let others: Vec<Child> =
@@ -79,6 +102,7 @@ fn cluster_scan(input: &Path, processes: usize, extra: &[&str]) -> (Vec<u8>, Vec
     let first_args: Vec<&str> = first_args.iter().map(String::as_str).collect();
     let first = start(input, &hosts, processes, 0, &first_args).wait_with_output().unwrap();
     assert!(first.status.success(), "process 0: {}", String::from_utf8_lossy(&first.stderr));
+    let mut messages = String::from_utf8_lossy(&first.stderr).into_owned();
     for (i, child) in others.into_iter().enumerate() {
         let out = child.wait_with_output().unwrap();
         assert!(
@@ -87,8 +111,9 @@ fn cluster_scan(input: &Path, processes: usize, extra: &[&str]) -> (Vec<u8>, Vec
             i + 1,
             String::from_utf8_lossy(&out.stderr)
         );
+        messages.push_str(&String::from_utf8_lossy(&out.stderr));
     }
-    (std::fs::read(pairs).unwrap(), std::fs::read(clusters).unwrap())
+    ((std::fs::read(pairs).unwrap(), std::fs::read(clusters).unwrap()), messages)
 }
 
 /// The same with one process of `workers` threads.
@@ -99,8 +124,9 @@ fn threads_scan(input: &Path, workers: usize, extra: &[&str]) -> (Vec<u8>, Vec<u
     scan_in_one_process(input, &args)
 }
 
-/// Asserts that two (pairs, clusters) outputs are the same, showing the
-/// first line that differs rather than both outputs.
+/// Asserts that two (pairs, clusters) outputs (or kept and removed
+/// records) are the same, showing the first line that differs rather than
+/// both outputs.
 fn assert_same(got: &(Vec<u8>, Vec<u8>), want: &(Vec<u8>, Vec<u8>), what: &str) {
     for (name, g, w) in [("pairs", &got.0, &want.0), ("clusters", &got.1, &want.1)] {
         let (g, w) = (String::from_utf8_lossy(g), String::from_utf8_lossy(w));
@@ -154,6 +180,151 @@ fn devset_cluster_scan_writes_what_a_scan_writes() {
     let single = single_scan(&mixed, &[]);
     assert!(line_count(&single.0) > 800);
     assert_same(&cluster_scan(&mixed, 2, &[]), &single, "2 processes");
+}
+
+/// A JSONL file of the demo corpus's text files, in their reading order,
+/// with records the shares must read as one reader does: records without
+/// an id (named FILE:LINE, so line numbers must run on across shares),
+/// lines that are not JSON, and, at the end, a record repeating the first
+/// one's id and text (skipped, as a single scan skips it: were it kept, it
+/// would be an exact copy of the first).
+fn demo_as_jsonl(dir: &Dir) -> (PathBuf, String, usize) {
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![repo().join("corpora/demo")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "txt") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let (mut lines, mut bad) = (Vec::new(), 0);
+    let mut first = None;
+    for (i, path) in files.iter().enumerate() {
+        let text = std::fs::read_to_string(path).unwrap();
+        let id = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let record = if i % 5 == 0 {
+            serde_json::json!({ "text": text })
+        } else {
+            serde_json::json!({ "id": id, "text": text })
+        };
+        if i == 1 {
+            first = Some(record.clone());
+        }
+        lines.push(record.to_string());
+        if i % 9 == 0 {
+            lines.push("this line is not JSON".into());
+            bad += 1;
+        }
+    }
+    let first = first.unwrap();
+    lines.push(first.to_string());
+    let path = dir.write("demo.jsonl", lines.join("\n") + "\n");
+    (path, first["id"].as_str().unwrap().to_owned(), bad)
+}
+
+#[test]
+fn split_files_are_read_as_one_reader_reads_them() {
+    let dir = Dir::new();
+    let (jsonl, repeated, bad) = demo_as_jsonl(&dir);
+    let single = single_scan(&jsonl, &[]);
+    assert!(line_count(&single.0) > 50);
+    // Ids of records without one name their line: the shares number lines
+    // as one reader does.
+    assert!(String::from_utf8_lossy(&single.0).contains("demo.jsonl:"));
+    assert_same(&threads_scan(&jsonl, 4, &[]), &single, "1 process, 4 workers");
+    for processes in [2, 3] {
+        let (got, messages) = cluster_run(&jsonl, processes, &["--loud"]);
+        assert_same(&got, &single, &format!("{processes} processes"));
+        // The repeated id is reported by the process whose share holds it,
+        // with the place of the first record.
+        let repeat = format!("duplicate id \"{repeated}\"");
+        assert_eq!(messages.matches(&repeat).count(), 1, "{messages}");
+        // Every bad line is reported once: no line is read by two shares.
+        assert_eq!(messages.matches("not a JSON object").count(), bad, "{messages}");
+    }
+}
+
+/// The kept records and removed rows of a `dedup` of `input` over
+/// `processes` processes of 2 workers (their parts of the kept records
+/// joined in order; decompressed when `gz`).
+fn cluster_dedup(input: &Path, processes: usize, flags: &[&str], gz: bool) -> (Vec<u8>, Vec<u8>) {
+    let dir = Dir::new();
+    let hosts = hostfile(&dir, processes);
+    let kept = dir.join(if gz { "kept.jsonl.gz" } else { "kept.jsonl" });
+    let removed = dir.join("removed.jsonl");
+    let mut args: Vec<&str> = vec!["--output", kept.to_str().unwrap()];
+    args.extend(flags);
+    let mut children: Vec<Child> = (1..processes)
+        .map(|i| start_command("dedup", input, &hosts, (processes, i), &args))
+        .collect();
+    args.extend(["--removed", removed.to_str().unwrap()]);
+    children.insert(0, start_command("dedup", input, &hosts, (processes, 0), &args));
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "process {i}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut joined = Vec::new();
+    for i in 0..processes {
+        let part = if processes == 1 {
+            kept.clone()
+        } else {
+            let ext = if gz { "jsonl.gz" } else { "jsonl" };
+            dir.join(&format!("kept-{i:05}-of-{processes:05}.{ext}"))
+        };
+        joined.extend(std::fs::read(part).unwrap());
+    }
+    if gz {
+        // Concatenated gzip files are one gzip stream.
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&joined[..]), &mut plain)
+            .unwrap();
+        joined = plain;
+    }
+    (joined, std::fs::read(removed).unwrap())
+}
+
+#[test]
+fn a_cluster_dedup_writes_what_a_dedup_writes() {
+    let dir = Dir::new();
+    let (jsonl, _, _) = demo_as_jsonl(&dir);
+    let demo = repo().join("corpora/demo");
+    let flags = ["--drop-aggregators", "--drop-contained"];
+    for input in [demo.as_path(), jsonl.as_path()] {
+        let single = Dir::new();
+        let (kept, removed) = (single.join("kept.jsonl"), single.join("removed.jsonl"));
+        neardup()
+            .args(["dedup", "--quiet", "--output"])
+            .arg(&kept)
+            .arg("--removed")
+            .arg(&removed)
+            .args(flags)
+            .arg(input)
+            .assert()
+            .success();
+        let want = (std::fs::read(&kept).unwrap(), std::fs::read(&removed).unwrap());
+        // Copies, aggregators and contained documents are all dropped.
+        let removed_text = String::from_utf8_lossy(&want.1).into_owned();
+        for reason in ["\"copy\"", "\"aggregator\"", "\"contained\""] {
+            assert!(removed_text.contains(reason), "no {reason} in {removed_text}");
+        }
+        let what = input.display();
+        assert_same(&cluster_dedup(input, 1, &flags, false), &want, &format!("{what}: 1 process"));
+        assert_same(
+            &cluster_dedup(input, 3, &flags, false),
+            &want,
+            &format!("{what}: 3 processes"),
+        );
+        assert_same(
+            &cluster_dedup(input, 2, &flags, true),
+            &want,
+            &format!("{what}: 2 processes, gz"),
+        );
+    }
 }
 
 #[test]

@@ -8,7 +8,9 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use neardup::boilerplate::BoilerplateConfig;
 use neardup::candidates::{BandingStrategy, LshParams};
-use neardup::ingest::{DocumentReader, Input, JsonFields, ReadOptions, RecordError, WarcId};
+use neardup::ingest::{
+    DocumentReader, Input, JsonFields, ReadOptions, ReadStats, RecordError, WarcId,
+};
 use neardup::normalize::NormalizeOptions;
 use neardup::passage::PassageConfig;
 use neardup::relate::RelateConfig;
@@ -120,8 +122,17 @@ impl InputArgs {
     /// Opens the inputs; `keep_raw` keeps each record as read (for output
     /// that passes records through).
     pub fn open(&self, keep_raw: bool) -> anyhow::Result<DocumentReader> {
-        let inputs = self.paths.iter().map(|p| Input::parse(p)).collect();
-        let options = ReadOptions {
+        DocumentReader::new(self.inputs(), self.read_options(keep_raw)).context("cannot read input")
+    }
+
+    /// The inputs named.
+    pub fn inputs(&self) -> Vec<Input> {
+        self.paths.iter().map(|p| Input::parse(p)).collect()
+    }
+
+    /// How to read them.
+    pub fn read_options(&self, keep_raw: bool) -> ReadOptions {
+        ReadOptions {
             fields: JsonFields {
                 id: self.id_field.clone(),
                 text: self.text_field.clone(),
@@ -139,8 +150,7 @@ impl InputArgs {
             },
             keep_raw,
             html_full_text: self.html_full_text,
-        };
-        DocumentReader::new(inputs, options).context("cannot read input")
+        }
     }
 }
 
@@ -270,19 +280,43 @@ pub struct ReportingReader {
     skipped: BTreeMap<&'static str, u64>,
     shown: usize,
     fatal: Option<RecordError>,
+    /// Counts of other readers merged into this one ([`Self::absorb`]).
+    absorbed: ReadStats,
 }
 
 impl ReportingReader {
     /// Wraps `reader`; warnings go to `console`.
     pub fn new(reader: DocumentReader, console: Arc<Console>) -> Self {
         console.follow_input(reader.progress());
-        ReportingReader { reader, console, skipped: BTreeMap::new(), shown: 0, fatal: None }
+        ReportingReader {
+            reader,
+            console,
+            skipped: BTreeMap::new(),
+            shown: 0,
+            fatal: None,
+            absorbed: ReadStats::default(),
+        }
     }
 
     /// The error that stopped reading, if one did.
     #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub fn fatal_message(&self) -> Option<String> {
         self.fatal.as_ref().map(ToString::to_string)
+    }
+
+    /// Adds the counts of `other` (another share's reader) to these.
+    #[cfg(feature = "cluster")]
+    pub fn absorb(&mut self, other: ReportingReader) {
+        for (kind, n) in other.skipped {
+            *self.skipped.entry(kind).or_default() += n;
+        }
+        self.fatal = self.fatal.take().or(other.fatal);
+        let (a, b) = (&mut self.absorbed, other.reader.stats());
+        a.files += b.files + other.absorbed.files;
+        a.bytes += b.bytes + other.absorbed.bytes;
+        a.ignored_files += b.ignored_files + other.absorbed.ignored_files;
+        a.ignored_links += b.ignored_links + other.absorbed.ignored_links;
+        a.ignored_records += b.ignored_records + other.absorbed.ignored_records;
     }
 
     /// How far reading got.
@@ -295,13 +329,29 @@ impl ReportingReader {
         self.skipped.values().sum()
     }
 
+    /// Counts a skipped record, and shows it unless many were shown.
+    pub fn report(&mut self, err: &RecordError) {
+        *self.skipped.entry(err.kind.label()).or_default() += 1;
+        if self.shown < WARNINGS_SHOWN {
+            self.console.warn(&format!(
+                "neardup: warning: {}",
+                neardup::report::terminal_safe(&err.to_string())
+            ));
+        } else if self.shown == WARNINGS_SHOWN {
+            self.console.warn("neardup: warning: further warnings are only counted");
+        }
+        self.shown += 1;
+    }
+
     /// Prints what was skipped and ignored, then fails on a fatal read
     /// error, on an empty input, or (when `strict`) on any skipped record.
     pub fn finish(self, documents: u64, strict: bool) -> anyhow::Result<()> {
         if let Some(fatal) = self.fatal {
             anyhow::bail!("{fatal}");
         }
-        let stats = self.reader.stats();
+        let mut stats = self.reader.stats();
+        stats.ignored_files += self.absorbed.ignored_files;
+        stats.ignored_links += self.absorbed.ignored_links;
         let skipped = self.skipped();
         if skipped > 0 {
             let kinds: Vec<String> = self.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
@@ -353,18 +403,7 @@ impl Iterator for ReportingReader {
                     self.fatal = Some(err);
                     return None;
                 }
-                Err(err) => {
-                    *self.skipped.entry(err.kind.label()).or_default() += 1;
-                    if self.shown < WARNINGS_SHOWN {
-                        self.console.warn(&format!(
-                            "neardup: warning: {}",
-                            neardup::report::terminal_safe(&err.to_string())
-                        ));
-                    } else if self.shown == WARNINGS_SHOWN {
-                        self.console.warn("neardup: warning: further warnings are only counted");
-                    }
-                    self.shown += 1;
-                }
+                Err(err) => self.report(&err),
             }
         }
     }

@@ -23,6 +23,9 @@ pub struct DedupArgs {
     pub detect: DetectArgs,
     #[command(flatten)]
     pub resources: ResourceArgs,
+    #[cfg(feature = "cluster")]
+    #[command(flatten)]
+    pub cluster: super::distributed::ClusterArgs,
 }
 
 /// What to keep and where to write it.
@@ -69,7 +72,7 @@ pub enum KeepArg {
 }
 
 /// Writes to `path` atomically, or to stdout for `-`.
-fn write_output(
+pub(super) fn write_output(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
@@ -103,6 +106,10 @@ pub fn run(args: DedupArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let stdout = Path::new("-");
     if flags.output == stdout && flags.removed.as_deref() == Some(stdout) {
         anyhow::bail!("--output and --removed cannot both be standard output (-)");
+    }
+    #[cfg(feature = "cluster")]
+    if args.cluster.is_distributed() {
+        return super::distributed::run_dedup(&args, options, quiet);
     }
     let (outcome, console) = scan_inputs(&args.input, &args.detect, &args.resources, quiet, true)?;
     let plan = DedupPlan::new(&outcome, &options)?;

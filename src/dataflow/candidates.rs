@@ -24,7 +24,7 @@ use crate::scan::{PASSAGE_TAG, candidate_views};
 use crate::spill::{EntrySpill, mix};
 
 use super::exchange::WireSize;
-use super::stages::{WorkerScan, distinct_sketches, drain_runs, key_owner, owner};
+use super::stages::{WorkerScan, distinct_sketches, drain_runs, key_owner};
 
 /// What the owner of a document sends the owner of some of its keys.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -195,7 +195,7 @@ impl WorkerScan<'_, '_> {
         asked.dedup();
         let mut by_owner: Vec<Vec<u32>> = vec![Vec::new(); peers];
         for d in asked {
-            by_owner[owner(d, peers)].push(d);
+            by_owner[self.ownership.owner(d)].push(d);
         }
         let records = by_owner.into_iter().enumerate().filter(|(_, v)| !v.is_empty());
         let mut questions: Vec<(u32, Vec<u32>)> = Vec::new();

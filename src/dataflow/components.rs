@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::boilerplate::FrequentShingles;
+use crate::dedup::{DedupOptions, DedupPlan, DropReason};
 use crate::progress::Silent;
 use crate::report::Report;
 use crate::scan::Scanner;
@@ -18,7 +19,7 @@ use crate::spill::{BlobRef, BlobStore, Resources};
 use crate::{Error, Result};
 
 use super::exchange::WireSize;
-use super::stages::{CHUNK, Links, WorkerCounts, WorkerScan, load_sketch, owner, scratch};
+use super::stages::{CHUNK, Links, WorkerCounts, WorkerScan, load_sketch, scratch};
 
 /// A pair's JSON line with the numbers of its documents in input order
 /// (which order pair lines as a single scan does).
@@ -27,13 +28,15 @@ pub(super) type PairLine = (u32, u32, String);
 pub(super) type ClusterLine = (u32, String, String);
 
 /// One worker's output rows and counts.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(super) struct Rows {
     /// `(a, b, JSON)` of each related pair, `a` and `b` numbered in input
     /// order.
     pub pairs: Vec<PairLine>,
     /// `(size, id, JSON)` of each cluster.
     pub clusters: Vec<ClusterLine>,
+    /// `(doc, JSON, why)` of each document a deduplication drops.
+    pub removed: Vec<(u32, String, DropReason)>,
     /// What the worker counted.
     pub counts: WorkerCounts,
     /// The error of a worker that failed.
@@ -44,6 +47,7 @@ impl WireSize for Rows {
     fn wire_size(&self) -> usize {
         self.pairs.iter().map(|p| 8 + p.2.len()).sum::<usize>()
             + self.clusters.iter().map(|c| 4 + c.1.len() + c.2.len()).sum::<usize>()
+            + self.removed.iter().map(|r| 4 + r.1.len()).sum::<usize>()
     }
 }
 impl WorkerScan<'_, '_> {
@@ -97,7 +101,7 @@ impl WorkerScan<'_, '_> {
             for d in 0..n as u32 {
                 let worker = worker_of_root[parent[d as usize] as usize];
                 if worker != u32::MAX {
-                    assignments[owner(d, peers)].push((d, worker));
+                    assignments[self.ownership.owner(d)].push((d, worker));
                 }
             }
             for &(a, b) in &all_candidates {
@@ -130,7 +134,11 @@ impl WorkerScan<'_, '_> {
     /// Sends each document of a component to the worker that scans it,
     /// scans what this worker got, and gathers every worker's rows at
     /// worker 0 (the only worker that returns them).
-    pub fn scan_components(&mut self, frequent: FrequentShingles) -> Option<Rows> {
+    pub fn scan_components(
+        &mut self,
+        frequent: FrequentShingles,
+        dedup: Option<&DedupOptions>,
+    ) -> Rows {
         let error = Mutex::new(None);
         let store = &self.sketches;
         let records = self.owned.iter().filter_map(|o| o.scanned_by.map(|w| (w, o))).map_while(
@@ -159,29 +167,31 @@ impl WorkerScan<'_, '_> {
         self.take_errors(error, push_error);
         index.sort_unstable_by_key(|e| e.0);
         self.counts.scanned = index.len() as u64;
-        let mut rows = Rows {
-            pairs: Vec::new(),
-            clusters: Vec::new(),
-            counts: WorkerCounts::default(),
-            failed: None,
-        };
+        let mut rows = Rows::default();
         if let Some(store) = received.filter(|_| !index.is_empty()) {
             let scanned = self.net.attempt(|| {
                 let candidates = std::mem::take(&mut self.candidates);
-                scan_received(self.scanner, self.resources, frequent, store, &index, candidates)
-                    .map(Some)
+                let received = Received { store, index: &index, candidates };
+                scan_received(self.scanner, self.resources, frequent, received, dedup).map(Some)
             });
             if let Some(scanned) = scanned {
-                rows.pairs = scanned.0;
-                rows.clusters = scanned.1;
+                rows = scanned;
             }
         }
-        self.gather(rows)
+        let c = &mut self.counts;
+        for r in &rows.removed {
+            match r.2 {
+                DropReason::Copy => c.dropped_copies += 1,
+                DropReason::Aggregator => c.dropped_aggregators += 1,
+                DropReason::Contained => c.dropped_contained += 1,
+            }
+        }
+        rows
     }
 
     /// Sends this worker's rows and counts to worker 0, which returns all
     /// of them in single-scan order.
-    fn gather(&mut self, mut rows: Rows) -> Option<Rows> {
+    pub(super) fn gather(&mut self, mut rows: Rows) -> Option<Rows> {
         let (failed, traffic) = (self.net.failed(), self.net.traffic());
         self.counts.remote_bytes = traffic.iter().map(|t| t.remote_bytes).sum();
         self.counts.local_bytes = traffic.iter().map(|t| t.local_bytes).sum();
@@ -196,15 +206,11 @@ impl WorkerScan<'_, '_> {
         if self.net.index() != 0 {
             return None;
         }
-        let mut merged = Rows {
-            pairs: Vec::new(),
-            clusters: Vec::new(),
-            counts: WorkerCounts::default(),
-            failed: None,
-        };
+        let mut merged = Rows::default();
         for r in all {
             merged.pairs.extend(r.pairs);
             merged.clusters.extend(r.clusters);
+            merged.removed.extend(r.removed);
             let c = &mut merged.counts;
             c.sketched += r.counts.sketched;
             c.scanned += r.counts.scanned;
@@ -215,27 +221,38 @@ impl WorkerScan<'_, '_> {
             c.remote_bytes += r.counts.remote_bytes;
             c.local_bytes += r.counts.local_bytes;
             c.largest_component = c.largest_component.max(r.counts.largest_component);
+            c.dropped_copies += r.counts.dropped_copies;
+            c.dropped_aggregators += r.counts.dropped_aggregators;
+            c.dropped_contained += r.counts.dropped_contained;
             if merged.failed.is_none() {
                 merged.failed = r.failed;
             }
         }
         merged.pairs.sort_unstable_by_key(|p| (p.0, p.1));
+        merged.removed.sort_unstable_by_key(|r| r.0);
         merged.clusters.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         Some(merged)
     }
 }
 
-/// Scans the received documents (whole components) as one corpus and
-/// returns its pair rows and cluster rows.
+/// The documents a worker received (whole components) and their
+/// candidate pairs.
+struct Received<'a> {
+    store: BlobStore,
+    index: &'a [(u32, BlobRef)],
+    candidates: Vec<(u32, u32)>,
+}
+
+/// Scans the received documents as one corpus and returns its pair rows,
+/// cluster rows and, when deduplicating, the rows of dropped documents.
 fn scan_received(
     scanner: &Scanner,
     resources: &Resources,
     frequent: FrequentShingles,
-    store: BlobStore,
-    index: &[(u32, BlobRef)],
-    candidates: Vec<(u32, u32)>,
-) -> Result<(Vec<PairLine>, Vec<ClusterLine>)> {
-    let mut store = store;
+    received: Received<'_>,
+    dedup: Option<&DedupOptions>,
+) -> Result<Rows> {
+    let Received { mut store, index, candidates } = received;
     store.seal()?;
     let error = Mutex::new(None);
     let sketches = index.iter().map_while(|&(_, at)| match load_sketch(&store, at) {
@@ -265,18 +282,28 @@ fn scan_received(
     let global = |local: u32| index[local as usize].0;
     let report = Report::new(&outcome);
     let json = |e: serde_json::Error| Error::io("<cluster output>", std::io::Error::other(e));
-    let mut pairs = Vec::with_capacity(outcome.edges.len());
+    let mut rows = Rows::default();
     for (i, edge) in outcome.edges.iter().enumerate() {
         let evidence = outcome.evidence(i)?;
         let line = serde_json::to_string(&report.pair(edge, &evidence)).map_err(json)?;
-        pairs.push((global(edge.a), global(edge.b), line));
+        rows.pairs.push((global(edge.a), global(edge.b), line));
     }
-    let mut clusters = Vec::with_capacity(outcome.clusters.len());
     for record in report.clusters() {
         let line = serde_json::to_string(&record).map_err(json)?;
-        clusters.push((record.size as u32, record.id.to_string(), line));
+        rows.clusters.push((record.size as u32, record.id.to_string(), line));
     }
-    Ok((pairs, clusters))
+    if let Some(options) = dedup {
+        // A component holds every link of its documents, so its plan is
+        // the whole input's plan for them.
+        let plan = DedupPlan::new(&outcome, options)?;
+        let mut lines = Vec::new();
+        plan.write_removed(&outcome, &mut lines)?;
+        let lines = String::from_utf8(lines).map_err(|e| json(serde::de::Error::custom(e)))?;
+        for (removal, line) in plan.removals.iter().zip(lines.lines()) {
+            rows.removed.push((global(removal.doc), line.to_owned(), removal.reason));
+        }
+    }
+    Ok(rows)
 }
 
 /// The root of `x`, halving paths on the way.

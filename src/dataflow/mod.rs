@@ -22,16 +22,20 @@
 //!
 //! # What runs where
 //!
-//! `stages` lists the steps. Every worker reads the whole input stream (so
-//! that every worker numbers documents exactly as a single scan does, and
-//! no index of record offsets is needed) and sketches only the documents
-//! it owns, in blocks of 16: sketching is most of a scan's work, reading is
-//! not. The workers check that they read the same documents. Content
-//! hashes, shingles (for document frequencies), band keys, passage
-//! fingerprints and candidate pairs then move to the workers that own them
-//! (`candidates`). Candidate pairs and links between exact copies form
-//! connected components; each component's documents and candidate pairs go
-//! to one worker, which scans them as one corpus (`components`).
+//! `stages` lists the steps. Every worker lists the inputs and takes its
+//! share: a stretch of the input in reading order, cut by bytes (whole
+//! files, and line ranges of uncompressed JSONL files; see
+//! [`crate::ingest::InputPlan`]). It reads and sketches only its share
+//! (`reading`). Ids repeated across shares are found at the owner of the
+//! id's hash, and document counts give each worker the numbers a single
+//! scan gives its documents. Content hashes, shingles (for document
+//! frequencies), band keys, passage fingerprints and candidate pairs then
+//! move to the workers that own them (`candidates`). Candidate pairs and
+//! links between exact copies form connected components; each component's
+//! documents and candidate pairs go to one worker, which scans them as one
+//! corpus (`components`). A deduplication decides there which documents to
+//! drop; their numbers go back to the workers that read them, which write
+//! the rest of their share (`kept`).
 //!
 //! # Same answer as a single scan
 //!
@@ -43,13 +47,18 @@
 //! does. Boilerplate is decided with the document frequencies of the whole
 //! input ([`Scanner::with_known_frequent`], as the index does for a batch).
 //! Rows are merged in the order a single scan writes them, and cluster ids
-//! depend on their members only. `tests/cluster.rs` checks the output byte
-//! for byte with 1 to 3 workers in one process and 1 to 3 processes of 2
-//! workers, also when most buckets are oversized.
+//! depend on their members only. A deduplication plan only follows links,
+//! which never leave a component, so a component's plan is the whole
+//! input's plan for its documents. `tests/cluster.rs` checks the output
+//! byte for byte with 1 to 4 workers in one process and 1 to 3 processes of
+//! 2 workers: also when most buckets are oversized, when a JSONL file is
+//! split between shares (ids from line numbers, bad lines, an id repeated
+//! across shares), and for `dedup`.
 //!
 //! # What crosses the network
 //!
-//! Per distinct document: its content hash (20 bytes), its distinct
+//! Per document: its id hash (24 bytes) and its content hash (20 bytes).
+//! Per distinct document: its distinct
 //! shingles (8 bytes each, for document frequencies; the largest share),
 //! its band keys and kept passage fingerprints (8 bytes each); per pair of
 //! documents in a bucket: 12 bytes; per document in a component: its sketch
@@ -59,15 +68,19 @@
 //! # When a process dies
 //!
 //! timely has no fault tolerance: the other processes stop with an error,
-//! and the job must be run again. Output is written only by process 0,
-//! after every worker has reported success, so a failed run never leaves a
-//! result that looks complete. A worker that fails on its own (unreadable
-//! input, scratch storage full) keeps taking part, sending nothing, and
-//! reports the failure at the end, so that no process waits forever.
+//! and the job must be run again. Output is written only after worker 0
+//! has heard from every worker and told all of them that every one
+//! succeeded (the last round), so a failed run never leaves a result that
+//! looks complete. A worker that fails on its own (unreadable input,
+//! scratch storage full) keeps taking part, sending nothing, and reports
+//! the failure at the end, so that no process waits forever. A process
+//! that never starts is not detected: the others wait for it to connect.
 
 mod candidates;
 mod components;
 mod exchange;
+mod kept;
+mod reading;
 mod stages;
 
 use std::path::Path;
@@ -76,12 +89,15 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::ingest::Document;
+use crate::dedup::{DedupCounts, DedupOptions};
+use crate::ingest::{DocumentReader, Input, InputShare, ReadOptions, RecordError};
 use crate::scan::Scanner;
 use crate::spill::Resources;
 use crate::{Error, Result};
 
 pub use exchange::RoundTraffic;
+pub use kept::KeptWriter;
+pub use reading::ShareReader;
 
 /// First port of the default addresses (`localhost:2101`, `2102`, ...), as
 /// timely's own default.
@@ -175,6 +191,9 @@ pub struct DistributedOutcome {
     pub pairs: Vec<String>,
     /// Every cluster as a JSON line of the `--clusters` format, in order.
     pub clusters: Vec<String>,
+    /// When deduplicating: every dropped document as a JSON line of the
+    /// `dedup --removed` format, in input order.
+    pub removed: Vec<String>,
     /// Counts, traffic and timings.
     pub stats: DistributedStats,
 }
@@ -184,6 +203,9 @@ pub struct DistributedOutcome {
 pub struct DistributedStats {
     /// Documents read.
     pub documents: u64,
+    /// Records skipped by the readers of all processes (each process
+    /// reports its own), with ids repeated across shares.
+    pub skipped_records: u64,
     /// Workers in all processes.
     pub workers: usize,
     /// Processes.
@@ -206,6 +228,9 @@ pub struct DistributedStats {
     pub local_bytes: u64,
     /// Payload bytes sent between processes, per document.
     pub remote_bytes_per_document: f64,
+    /// When deduplicating: documents kept and dropped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<DedupCounts>,
     /// Seconds from start to the merged result.
     pub seconds: f64,
     /// This process's traffic, round by round (worker 0's view).
@@ -217,26 +242,61 @@ struct WorkerResult<R> {
     outcome: Option<DistributedOutcome>,
     error: Option<Error>,
     reader: Option<R>,
+    problems: Vec<RecordError>,
+    documents: u64,
+    skipped: u64,
 }
 
-/// Scans the documents `open` gives on every worker (each worker calls it
-/// with its index and must get the same documents in the same order: the
-/// workers check that they did), as this process's share of the
-/// computation `config` describes. A reader that yields an error fails
-/// its worker, and with it the scan.
+/// A deduplication run on the scan's result: what to drop, and where each
+/// worker writes the records of its share that are kept (the workers'
+/// outputs in worker order are the kept input, in reading order). The
+/// input must be read with [`ReadOptions::keep_raw`] so that JSONL records
+/// are written as read.
+pub struct DistributedDedup {
+    /// What to drop.
+    pub options: DedupOptions,
+    /// Opens worker `i`'s output.
+    pub open_output: Box<dyn Fn(usize) -> Result<KeptWriter> + Send + Sync>,
+}
+
+/// What a distributed scan hands back to each process.
+pub struct ProcessOutcome<R> {
+    /// In process 0, the scan's result; `None` elsewhere.
+    pub outcome: Option<DistributedOutcome>,
+    /// The readers of this process's workers (with their counts of
+    /// skipped records), in worker order.
+    pub readers: Vec<R>,
+    /// Records of this process's shares skipped after reading: ids read
+    /// first in an earlier share.
+    pub problems: Vec<RecordError>,
+    /// Documents in all shares.
+    pub documents: u64,
+    /// Records skipped in all shares.
+    pub skipped: u64,
+}
+
+/// Scans `inputs` as this process's share of the computation `config`
+/// describes. Every worker lists the inputs and cuts the same shares
+/// ([`DocumentReader::plan`]; the workers check that they did); `open`
+/// turns a worker's share into its reader (usually
+/// [`DocumentReader::for_share`] with the caller's reporting of skipped
+/// records). A reader that yields an error fails its worker, and with it
+/// the scan.
 ///
-/// Returns, in process 0, the outcome and the reader worker 0 used (for its
-/// counts of skipped records); in other processes, `None`. Fails when any
-/// worker of this process fails, and in process 0 when any worker fails.
+/// Fails when any worker of this process fails, and in process 0 when any
+/// worker fails.
 pub fn scan_distributed<R, F>(
     config: &ClusterConfig,
     scanner: &Scanner,
     resources: &Resources,
+    inputs: Vec<Input>,
+    read_options: &ReadOptions,
     open: F,
-) -> Result<Option<(DistributedOutcome, R)>>
+    dedup: Option<DistributedDedup>,
+) -> Result<ProcessOutcome<R>>
 where
-    R: Iterator<Item = Result<Document>> + Send + 'static,
-    F: Fn(usize) -> Result<R> + Send + Sync + 'static,
+    R: ShareReader + Send + 'static,
+    F: Fn(InputShare) -> Result<R> + Send + Sync + 'static,
 {
     config.validate()?;
     let started = Instant::now();
@@ -244,12 +304,20 @@ where
     let resources = resources.clone();
     let workers_per_process = config.workers;
     let processes = config.processes;
+    let read_options = read_options.clone();
     let guards = timely::execute(config.timely(), move |worker| {
         let net = exchange::Exchanger::new(worker, workers_per_process);
-        run_worker(net, &scanner, &resources, &open, started, processes)
+        let input = (inputs.clone(), &read_options, &open);
+        run_worker(net, &scanner, &resources, input, dedup.as_ref(), (started, processes))
     })
     .map_err(|e| Error::Config(format!("cannot start the cluster: {e}")))?;
-    let mut first: Option<(DistributedOutcome, R)> = None;
+    let mut process = ProcessOutcome {
+        outcome: None,
+        readers: Vec::new(),
+        problems: Vec::new(),
+        documents: 0,
+        skipped: 0,
+    };
     let mut error = None;
     for joined in guards.join() {
         match joined {
@@ -257,9 +325,11 @@ where
                 if let Some(e) = result.error {
                     error.get_or_insert(e);
                 }
-                if let (Some(outcome), Some(reader)) = (result.outcome, result.reader) {
-                    first = Some((outcome, reader));
-                }
+                process.outcome = process.outcome.or(result.outcome);
+                process.readers.extend(result.reader);
+                process.problems.extend(result.problems);
+                process.documents = result.documents;
+                process.skipped = result.skipped;
             }
             Err(panic) => {
                 error.get_or_insert(Error::Config(format!("a worker stopped: {panic}")));
@@ -268,7 +338,7 @@ where
     }
     match error {
         Some(e) => Err(e),
-        None => Ok(first),
+        None => Ok(process),
     }
 }
 
@@ -277,28 +347,51 @@ fn run_worker<R, F>(
     mut net: exchange::Exchanger<'_>,
     scanner: &Scanner,
     resources: &Resources,
-    open: &F,
-    started: Instant,
-    processes: usize,
+    (inputs, read_options, open): (Vec<Input>, &ReadOptions, &F),
+    dedup: Option<&DistributedDedup>,
+    (started, processes): (Instant, usize),
 ) -> WorkerResult<R>
 where
-    R: Iterator<Item = Result<Document>>,
-    F: Fn(usize) -> Result<R>,
+    R: ShareReader,
+    F: Fn(InputShare) -> Result<R>,
 {
-    let index = net.index();
-    let mut reader = net.attempt(|| open(index).map(Some));
+    let (index, peers) = (net.index(), net.peers());
+    let plan = net.attempt(|| DocumentReader::plan(inputs, read_options, peers).map(Some));
     let mut scan = stages::WorkerScan::new(net, scanner, resources);
+    scan.check_plan(plan.as_ref().map_or(0, |p| p.digest()));
+    // Every worker takes part in every round, also one that failed.
+    let mut share = plan.map(|plan| plan.into_share(index));
+    scan.number_lines(share.as_mut());
+    let mut reader = None;
+    if let Some(share) = share.filter(|_| !scan.net.failed()) {
+        reader = scan.net.attempt(|| open(share).map(Some));
+    }
     if let Some(reader) = reader.as_mut() {
         scan.read(reader.by_ref());
     }
-    scan.check_same_input();
+    let problems = scan.settle_numbers(reader.as_ref().map_or(0, |r| r.skipped()));
     let copies = scan.copies();
     let frequent = scan.frequent_shingles();
     let candidates = scan.candidate_pairs(&frequent);
     scan.components(copies, candidates);
-    let rows = scan.scan_components(frequent);
+    let rows = scan.scan_components(frequent, dedup.map(|d| &d.options));
+    if let Some(dedup) = dedup {
+        let out = scan.net.attempt(|| (dedup.open_output)(index).map(Some));
+        scan.write_kept(&rows.removed, out);
+    }
+    let rows = scan.gather(rows);
+    // Worker 0 tells every worker whether all succeeded, so that no
+    // process keeps output (a dedup's kept records) of a failed run.
+    let verdict = u8::from(rows.as_ref().is_some_and(|r| r.failed.is_none()));
+    let records = (0..peers).filter(|_| index == 0).map(|to| (to, verdict));
+    let mut all_ok = false;
+    scan.net.round_always("verdict", records, |batch: Vec<u8>| all_ok = batch.contains(&1));
+    if !all_ok && !scan.net.failed() {
+        scan.net
+            .fail(Error::Config("another worker of the cluster failed; no output written".into()));
+    }
     let documents = scan.documents();
-    let peers = scan.net.peers();
+    let skipped = scan.skipped;
     let rounds = scan.net.traffic().to_vec();
     let (error, _) = scan.net.finish();
     let outcome = rows.and_then(|rows| {
@@ -310,8 +403,10 @@ where
             documents,
             pairs: rows.pairs.into_iter().map(|p| p.2).collect(),
             clusters: rows.clusters.into_iter().map(|c| c.2).collect(),
+            removed: rows.removed.into_iter().map(|r| r.1).collect(),
             stats: DistributedStats {
                 documents,
+                skipped_records: skipped,
                 workers: peers,
                 processes,
                 frequent_shingles: c.frequent_shingles,
@@ -323,6 +418,15 @@ where
                 remote_bytes: c.remote_bytes,
                 local_bytes: c.local_bytes,
                 remote_bytes_per_document: c.remote_bytes as f64 / documents.max(1) as f64,
+                dedup: dedup.map(|_| {
+                    let dropped = c.dropped_copies + c.dropped_aggregators + c.dropped_contained;
+                    DedupCounts {
+                        kept: documents - dropped,
+                        copies: c.dropped_copies,
+                        aggregators: c.dropped_aggregators,
+                        contained: c.dropped_contained,
+                    }
+                }),
                 seconds: started.elapsed().as_secs_f64(),
                 rounds,
             },
@@ -334,5 +438,5 @@ where
             Error::Config("another worker of the cluster failed; no output written".into())
         })
     });
-    WorkerResult { outcome, error, reader: if index == 0 { reader } else { None } }
+    WorkerResult { outcome, error, reader, problems, documents, skipped }
 }

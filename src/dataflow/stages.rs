@@ -1,9 +1,13 @@
 //! The stages of a distributed scan, as one worker runs them.
 //!
 //! ```text
-//! read      every worker reads the whole input stream, numbers the
-//!           documents as a single scan would, and sketches the blocks of
-//!           documents it owns (sketches to scratch storage)
+//! plan      every worker lists the inputs and takes its share (a stretch
+//!           of the input in reading order); the workers check that they
+//!           listed the same files and exchange line counts of split files
+//! read      each worker reads and sketches its share (sketches to scratch
+//!           storage); ids repeated across shares are found at the owner
+//!           of the id's hash, and the later copies skipped; counts give
+//!           each worker the numbers a single scan gives its documents
 //! copies    (content hash, doc) → owner of the hash: groups of exact
 //!           copies; each copy is told its representative
 //! frequent  each distinct document's shingles → owner of the shingle:
@@ -24,28 +28,20 @@ use std::sync::Mutex;
 
 use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::boilerplate::FrequentShingles;
-use crate::ingest::Document;
-use crate::scan::{DocSketch, MAX_DOCS, Scanner};
+use crate::ingest::Origin;
+use crate::scan::{DocSketch, Scanner};
 use crate::spill::{BlobRef, BlobStore, EntrySpill, Resources, Spill, mix};
 use crate::{Error, Result};
 
 use super::exchange::Exchanger;
+use super::reading::Ownership;
 
-/// Documents in one ownership block: worker `(doc / BLOCK) % peers` owns
-/// `doc`. Small blocks spread long and short stretches of input evenly.
-const BLOCK: u64 = 16;
 /// Records per message when a worker sends a long list.
 pub(super) const CHUNK: usize = 4096;
 /// Partitions of an exchange's receiving spill on disk.
 const DISK_PARTITIONS: usize = 64;
-
-/// The worker that owns document `doc`.
-pub(super) fn owner(doc: u32, peers: usize) -> usize {
-    ((u64::from(doc) / BLOCK) % peers as u64) as usize
-}
 
 /// The worker that owns a hashed key.
 pub(super) fn key_owner(key: u64, peers: usize) -> usize {
@@ -87,6 +83,12 @@ pub(super) struct WorkerCounts {
     pub local_bytes: u64,
     /// The largest component (worker 0 only).
     pub largest_component: u64,
+    /// Copies a deduplication drops.
+    pub dropped_copies: u64,
+    /// Aggregator pages a deduplication drops.
+    pub dropped_aggregators: u64,
+    /// Contained documents a deduplication drops.
+    pub dropped_contained: u64,
 }
 
 /// One worker's share of a distributed scan.
@@ -97,8 +99,13 @@ pub(super) struct WorkerScan<'a, 'w> {
     pub(super) sketches: BlobStore,
     pub(super) owned: Vec<Owned>,
     pub(super) documents: u32,
-    /// Hash of every document id read, in order.
-    pub(super) input_digest: u64,
+    /// Which worker read (and owns) which documents.
+    pub(super) ownership: Ownership,
+    /// Id hashes and places of the documents read, until ids are checked
+    /// across workers.
+    pub(super) read_ids: Vec<(u128, Origin)>,
+    /// Records skipped by every worker's reader (and repeated ids).
+    pub(super) skipped: u64,
     /// The candidate pairs of the components this worker scans.
     pub(super) candidates: Vec<(u32, u32)>,
     pub counts: WorkerCounts,
@@ -117,7 +124,9 @@ impl<'a, 'w> WorkerScan<'a, 'w> {
             sketches,
             owned: Vec::new(),
             documents: 0,
-            input_digest: 0,
+            ownership: Ownership::default(),
+            read_ids: Vec::new(),
+            skipped: 0,
             candidates: Vec::new(),
             counts: WorkerCounts::default(),
         }
@@ -126,70 +135,6 @@ impl<'a, 'w> WorkerScan<'a, 'w> {
     /// Number of documents read.
     pub fn documents(&self) -> u64 {
         u64::from(self.documents)
-    }
-
-    /// Reads every document, sketching those this worker owns.
-    pub fn read(&mut self, documents: impl Iterator<Item = Result<Document>>) {
-        let (me, peers) = (self.net.index(), self.net.peers());
-        let mut n: u64 = 0;
-        for doc in documents {
-            if self.net.failed() {
-                break;
-            }
-            let doc = match doc {
-                Ok(doc) => doc,
-                Err(e) => {
-                    self.net.fail(e);
-                    break;
-                }
-            };
-            self.input_digest = xxh3_64_with_seed(doc.id.as_bytes(), self.input_digest);
-            if n >= MAX_DOCS {
-                self.net.fail(Error::TooManyDocuments { limit: MAX_DOCS });
-                break;
-            }
-            let number = n as u32;
-            n += 1;
-            if owner(number, peers) != me {
-                continue;
-            }
-            let sketch = self.scanner.sketch(doc);
-            let content_hash = sketch.content_hash;
-            let stored = encode_sketch(&sketch).and_then(|bytes| self.sketches.append(&bytes));
-            match stored {
-                Ok(at) => self.owned.push(Owned {
-                    doc: number,
-                    sketch: at,
-                    content_hash,
-                    copy: false,
-                    scanned_by: None,
-                }),
-                Err(e) => self.net.fail(e),
-            }
-        }
-        self.documents = n as u32;
-        self.counts.sketched = self.owned.len() as u64;
-        let sealed = self.sketches.seal();
-        self.net.attempt(|| sealed);
-    }
-
-    /// Checks that every worker read the same number of documents with the
-    /// same ids (each worker reads the whole input, and numbers documents
-    /// by their place in it); a worker that read something else fails.
-    pub fn check_same_input(&mut self) {
-        let peers = self.net.peers();
-        let mine = (u64::from(self.documents), self.input_digest);
-        let failed = self.net.failed();
-        let records = (0..peers).filter(|_| !failed).map(|to| (to, mine));
-        let mut seen: Vec<(u64, u64)> = Vec::new();
-        self.net.round("input check", records, |batch| seen.extend(batch));
-        if let Some(other) = seen.iter().find(|&&s| s != mine) {
-            self.net.fail(Error::Config(format!(
-                "the workers did not read the same input ({} documents here, {} on another \
-                 worker): every process must be given the same inputs",
-                mine.0, other.0
-            )));
-        }
     }
 
     /// Groups exact copies; returns the edges from each representative to
@@ -207,7 +152,7 @@ impl<'a, 'w> WorkerScan<'a, 'w> {
         for run in hashes.chunk_by(|a, b| a.0 == b.0) {
             edges.extend(run[1..].iter().map(|&(_, copy)| (run[0].1, copy)));
         }
-        let notices = edges.iter().map(|&(_, copy)| (owner(copy, peers), copy));
+        let notices = edges.iter().map(|&(_, copy)| (self.ownership.owner(copy), copy));
         let mut copies: Vec<u32> = Vec::new();
         self.net.round("copy notices", notices, |batch| copies.extend(batch));
         copies.sort_unstable();
@@ -347,7 +292,7 @@ fn with_zstd<T>(
 /// The stored (and sent) form of a sketch: its postcard length, then
 /// postcard compressed with zstd at its fastest level, which shrinks the
 /// text about threefold for a few percent of the time to sketch it.
-fn encode_sketch(sketch: &DocSketch) -> Result<Vec<u8>> {
+pub(super) fn encode_sketch(sketch: &DocSketch) -> Result<Vec<u8>> {
     let bytes = postcard::to_allocvec(sketch).map_err(|e| scratch(std::io::Error::other(e)))?;
     let packed = with_zstd(|c, _| c.compress(&bytes)).map_err(scratch)?;
     let mut out = Vec::with_capacity(4 + packed.len());
@@ -379,7 +324,7 @@ mod tests {
         let scanner = Scanner::new(crate::ScanConfig::default()).unwrap();
         let text = "The council approved the new bridge on Tuesday after a long debate about \
                     its cost, its design and the years of traffic it would bring to town.";
-        let sketch = scanner.sketch(Document::new("a", text));
+        let sketch = scanner.sketch(crate::Document::new("a", text));
         assert!(sketch.shingles.len() > 10 && !sketch.band_keys.is_empty());
         let mut store = BlobStore::in_memory();
         let at = store.append(&encode_sketch(&sketch).unwrap()).unwrap();
@@ -397,13 +342,5 @@ mod tests {
         let at = bad.append(b"not a sketch").unwrap();
         bad.seal().unwrap();
         assert!(load_sketch(&bad, at).is_err());
-    }
-
-    #[test]
-    fn ownership_spreads_blocks_over_workers() {
-        let owners: Vec<usize> = (0..64).map(|d| owner(d, 3)).collect();
-        assert!(owners[..16].iter().all(|&w| w == 0));
-        assert!(owners[16..32].iter().all(|&w| w == 1));
-        assert!(owners[48..].iter().all(|&w| w == 0));
     }
 }

@@ -49,6 +49,12 @@ impl<R: BufRead> JsonlRecords<R> {
         JsonlRecords { reader, source, options, line: 0, buf: Vec::new(), done: false }
     }
 
+    /// Numbers lines from `line + 1` on: the stream starts after `line`
+    /// lines of its file.
+    pub(super) fn start_after_line(&mut self, line: u64) {
+        self.line = line;
+    }
+
     fn origin(&self) -> Origin {
         Origin { source: self.source.clone(), line: Some(self.line), record: None }
     }

@@ -38,6 +38,7 @@ pub mod html;
 mod jsonl;
 mod problem;
 mod reader;
+mod share;
 mod text;
 mod walk;
 pub mod warc;
@@ -49,6 +50,7 @@ use std::sync::Arc;
 pub use jsonl::JsonFields;
 pub use problem::{RecordError, RecordErrorKind};
 pub use reader::{DocumentReader, InputProgress, ReadStats};
+pub use share::{InputPlan, InputShare, SplitLines};
 
 /// A stream of records held in memory, for [`records_from_bytes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::compress::decompressed;
 use super::jsonl::JsonlRecords;
+use super::share::{InputPlan, InputShare, LineRange};
 use super::walk::{self, Kind};
 use super::warc::WarcRecords;
 use super::{
@@ -33,9 +34,10 @@ pub struct ReadStats {
 }
 
 /// What to read next.
-enum Pending {
-    /// A file; its format, when its name announces one.
-    File { path: PathBuf, id: String, kind: Option<Kind> },
+pub(super) enum Pending {
+    /// A file (or, with `lines`, a stretch of lines of a JSONL file); its
+    /// format, when its name announces one.
+    File { path: PathBuf, id: String, kind: Option<Kind>, size: u64, lines: Option<LineRange> },
     /// Standard input.
     Stdin,
     /// A problem found while listing inputs.
@@ -168,6 +170,45 @@ impl DocumentReader {
         Ok(reader)
     }
 
+    /// Reads one share of a split input ([`InputPlan`]): its files and
+    /// stretches of lines, in order. Ids seen in other shares are not
+    /// known here; the caller checks them across shares.
+    pub fn for_share(share: InputShare, options: ReadOptions) -> Self {
+        let mut reader = DocumentReader {
+            options,
+            queue: VecDeque::new(),
+            current: None,
+            seen: SeenIds::default(),
+            stats: ReadStats {
+                ignored_files: share.ignored_files,
+                ignored_links: share.ignored_links,
+                ..ReadStats::default()
+            },
+            progress: InputProgress { read: Arc::default(), total: Some(0) },
+        };
+        for pending in share.pending {
+            if let Pending::File { size, lines, .. } = &pending {
+                let size = lines.map_or(*size, |l| l.end - l.start);
+                reader.progress.total = reader.progress.total.map(|t| t + size);
+            }
+            reader.queue.push_back(pending);
+        }
+        reader
+    }
+
+    /// Splits the inputs into `parts` shares of about the same size, for
+    /// [`DocumentReader::for_share`].
+    pub fn plan(inputs: Vec<Input>, options: &ReadOptions, parts: usize) -> Result<InputPlan> {
+        if inputs.contains(&Input::Stdin) {
+            return Err(Error::Config(
+                "standard input cannot be split between workers: save it to a file".into(),
+            ));
+        }
+        let listed = DocumentReader::new(inputs, options.clone())?;
+        let stats = listed.stats;
+        Ok(InputPlan::new(listed.queue.into(), stats.ignored_files, stats.ignored_links, parts))
+    }
+
     /// Counts so far.
     pub fn stats(&self) -> ReadStats {
         self.stats
@@ -198,7 +239,7 @@ impl DocumentReader {
                     self.queue.push_back(match entry {
                         walk::Entry::File { path, id, kind, size } => {
                             add_size(size);
-                            Pending::File { path, id, kind: Some(kind) }
+                            Pending::File { path, id, kind: Some(kind), size, lines: None }
                         }
                         walk::Entry::Problem { origin, message } => Pending::Problem(RecordError {
                             origin,
@@ -208,10 +249,11 @@ impl DocumentReader {
                 }
             }
             Input::Path(path) => {
-                add_size(std::fs::metadata(&path).map_or(0, |m| m.len()));
+                let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+                add_size(size);
                 let kind = walk::kind_from_name(&path);
                 let id = display_path(&path);
-                self.queue.push_back(Pending::File { path, id, kind });
+                self.queue.push_back(Pending::File { path, id, kind, size, lines: None });
             }
         }
     }
@@ -312,15 +354,26 @@ impl Iterator for DocumentReader {
             let pending = self.queue.pop_front()?;
             let outcome = match pending {
                 Pending::Problem(e) => Some(Err(e)),
-                Pending::File { path, id, kind } => {
-                    self.stats.files += 1;
+                Pending::File { path, id, kind, lines, .. } => {
+                    // A file split between shares counts once, in the first.
+                    self.stats.files += u64::from(lines.is_none_or(|l| l.first));
                     let source = display_path(&path);
-                    match std::fs::File::open(&path) {
+                    let opened = std::fs::File::open(&path).and_then(|file| match lines {
+                        Some(lines) => lines.open(file),
+                        None => Ok(Box::new(file) as Box<dyn Read + Send>),
+                    });
+                    match opened {
                         Ok(file) => {
                             let date = self.mtime_date(&path);
                             let file =
                                 Counting { inner: file, read: Arc::clone(&self.progress.read) };
-                            self.open(file, kind, &source, Some((id, date)))
+                            let first = self.open(file, kind, &source, Some((id, date)));
+                            if let (Some(lines), Some(Records::Jsonl(records))) =
+                                (lines, &mut self.current)
+                            {
+                                records.start_after_line(lines.lines_before);
+                            }
+                            first
                         }
                         Err(e) => Some(Err(RecordError {
                             origin: Origin::file(&path),
