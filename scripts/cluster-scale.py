@@ -18,29 +18,14 @@ records and that the removed lists are equal.
 import gzip
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loopback import WORK, BIN, prepare, write_hostfile  # noqa: E402
 from timing import timed  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORK = os.path.join(ROOT, "target", "scale")
-BIN = os.path.join(ROOT, "target", "release", "neardup")
-GEN = os.path.join(ROOT, "target", "release", "examples", "synth-corpus")
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def outputs(command, out):
@@ -55,8 +40,7 @@ def outputs(command, out):
 def run_cluster(command, corpus, processes, workers, out):
     """Wall seconds, summed peak RSS (MB) and process 0's stats."""
     hosts = os.path.join(out, "hosts.txt")
-    with open(hosts, "w") as f:
-        f.writelines(f"127.0.0.1:{p}\n" for p in free_ports(processes))
+    write_hostfile(hosts, processes)
     stats = os.path.join(out, "stats.json")
     results = [None] * processes
 
@@ -120,13 +104,7 @@ def main():
         args = args[1:]
     docs = int(args[0]) if args else 100_000
     configs = args[1:] or ["1x2", "2x1", "2x2", "3x2"]
-    os.makedirs(WORK, exist_ok=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--features", "cluster", "--bin",
-                    "neardup", "--example", "synth-corpus"], cwd=ROOT, check=True)
-    corpus = os.path.join(WORK, f"corpus-{docs}.jsonl")
-    if not os.path.exists(corpus):
-        subprocess.run([GEN, "--docs", str(docs), "--out", corpus], check=True,
-                       capture_output=True)
+    corpus = prepare(docs)
     mb = os.path.getsize(corpus) / 1e6
     single = os.path.join(WORK, f"cluster-{command}-single-{docs}")
     os.makedirs(single, exist_ok=True)

@@ -1,6 +1,6 @@
 //! The distributed scan (feature `cluster`): the same pairs and clusters as a
 //! single scan, byte for byte, over threads and over processes on loopback;
-//! a failed process leaves no output.
+//! a failed or killed process leaves no output.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -345,6 +345,51 @@ fn a_failed_process_leaves_no_output() {
     assert!(String::from_utf8_lossy(&first.stderr).contains("failed; no output written"));
     assert_eq!(other.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&other.stderr).contains("missing.jsonl"));
+    assert!(!pairs.exists());
+}
+
+/// A process killed mid-run stops the others with an error and no output,
+/// instead of leaving them waiting or aborting them.
+#[cfg(unix)]
+#[test]
+fn a_killed_process_stops_the_others_cleanly() {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let dir = Dir::new();
+    // Shares are cut by size in reading order: of 4 workers, the text file
+    // goes to worker 2 and the named pipe after it (size 0) to worker 3,
+    // both of process 1. Process 1 then waits on the pipe, connected and
+    // mid-run, until it is killed.
+    let text = dir.write("a.txt", "A short article that only fills a share.\n");
+    let pipe = dir.join("b.txt");
+    assert!(Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    let hosts = hostfile(&dir, 2);
+    let text = text.to_str().unwrap();
+    let mut other = start(&pipe, &hosts, 2, 1, &[text]);
+    let pairs = dir.join("p.jsonl");
+    let mut first = start(&pipe, &hosts, 2, 0, &[text, "--pairs", pairs.to_str().unwrap()]);
+    // Opening the pipe for writing returns once process 1 opens it.
+    let (opened, writer) = mpsc::channel();
+    let path = pipe.clone();
+    std::thread::spawn(move || opened.send(std::fs::File::create(path)));
+    let writer = writer.recv_timeout(Duration::from_secs(60));
+    other.kill().unwrap();
+    other.wait().unwrap();
+    let writer = writer.expect("process 1 did not open its share within 60 s").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while first.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            first.kill().unwrap();
+            panic!("process 0 still ran 60 s after process 1 was killed");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(writer);
+    let first = first.wait_with_output().unwrap();
+    let message = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(2), "{message}");
+    assert!(message.contains("the cluster stopped"), "{message}");
     assert!(!pairs.exists());
 }
 

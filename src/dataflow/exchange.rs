@@ -12,6 +12,7 @@
 //! computation ends everywhere instead of waiting for it.
 
 use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
 use timely::dataflow::channels::pact::Exchange;
@@ -223,7 +224,7 @@ impl<'w> Exchanger<'w> {
         let process = self.index() / self.workers_per_process;
         let received: Rc<RefCell<Vec<D>>> = Rc::default();
         let sink = Rc::clone(&received);
-        let (mut input, probe) = self.worker.dataflow::<u64, _, _>(|scope| {
+        let (input, probe) = self.worker.dataflow::<u64, _, _>(|scope| {
             let (input, stream) = scope.new_input::<(usize, D)>();
             let (probe, _) = stream
                 .unary::<timely::container::CapacityContainerBuilder<Vec<()>>, _, _, _>(
@@ -240,9 +241,10 @@ impl<'w> Exchanger<'w> {
                 .probe();
             (input, probe)
         });
+        let mut input = ContainedOnUnwind(Some(input));
         let mut traffic = RoundTraffic { round: name.to_string(), ..RoundTraffic::default() };
         let mut produced = Ok(());
-        if send {
+        if let (true, Some(handle)) = (send, input.0.as_mut()) {
             let workers_per_process = self.workers_per_process;
             let worker = &mut *self.worker;
             let mut send_one = |to: usize, record: D| {
@@ -253,18 +255,24 @@ impl<'w> Exchanger<'w> {
                     traffic.remote_bytes += bytes;
                 }
                 traffic.records += 1;
-                input.send((to, record));
+                handle.send((to, record));
                 if traffic.records.is_multiple_of(SEND_BATCH) {
-                    input.flush();
+                    handle.flush();
                     worker.step();
                     take(&received, &mut receive);
                 }
             };
             produced = produce(&mut send_one);
         }
-        input.close();
+        // Dropping the handle closes the round's input (and a panic it
+        // raises then unwinds with the handle already gone).
+        drop(input);
         while !probe.done() {
-            self.worker.step_or_park(None);
+            // Parked, a worker is woken by its channels; a peer that dies
+            // does not always wake it (a same-process worker that stopped
+            // while sending does not), so it wakes now and then to find the
+            // broken channels and stop instead of waiting for ever.
+            self.worker.step_or_park(Some(PEER_CHECK));
             take(&received, &mut receive);
         }
         take(&received, &mut receive);
@@ -276,10 +284,74 @@ impl<'w> Exchanger<'w> {
     }
 }
 
+/// How long a worker waiting for a round's records stays parked before it
+/// checks its channels again.
+const PEER_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Holds a value whose drop may panic while the worker is already
+/// unwinding, and then contains that second panic.
+///
+/// When a peer process dies, timely's network threads stop and poison the
+/// worker's channels, so the worker panics at its next send or receive.
+/// Unwinding drops the round's input handle, whose drop flushes into the
+/// poisoned channel and panics again: a panic escaping a drop during
+/// unwinding aborts the process, instead of letting the caller report the
+/// lost peer. Leaking the handle instead is no way out: it holds the
+/// channel open, and timely's send thread then waits for ever for it to
+/// close. So the handle is dropped, and its panic caught.
+struct ContainedOnUnwind<T>(Option<T>);
+
+impl<T> Drop for ContainedOnUnwind<T> {
+    fn drop(&mut self) {
+        if let Some(value) = self.0.take() {
+            if std::thread::panicking() {
+                // The first panic is already on its way to the caller.
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| drop(value)));
+            } else {
+                drop(value);
+            }
+        }
+    }
+}
+
 /// Hands what has arrived to `receive`.
 fn take<D>(received: &Rc<RefCell<Vec<D>>>, receive: &mut impl FnMut(Vec<D>)) {
     let batch = std::mem::take(&mut *received.borrow_mut());
     if !batch.is_empty() {
         receive(batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ContainedOnUnwind;
+
+    /// Stands for an input handle whose drop flushes into a broken channel.
+    struct PanicsOnDrop;
+
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("flushed into a broken channel");
+        }
+    }
+
+    fn message(payload: Box<dyn std::any::Any + Send>) -> String {
+        payload.downcast_ref::<&str>().map_or_else(|| "?".into(), |s| (*s).to_owned())
+    }
+
+    #[test]
+    fn a_drop_that_panics_while_unwinding_leaves_the_first_panic() {
+        // Without the containment this aborts the whole test binary.
+        let caught = std::panic::catch_unwind(|| {
+            let _input = ContainedOnUnwind(Some(PanicsOnDrop));
+            panic!("lost a peer");
+        });
+        assert_eq!(message(caught.unwrap_err()), "lost a peer");
+    }
+
+    #[test]
+    fn a_drop_that_panics_otherwise_is_not_hidden() {
+        let caught = std::panic::catch_unwind(|| drop(ContainedOnUnwind(Some(PanicsOnDrop))));
+        assert_eq!(message(caught.unwrap_err()), "flushed into a broken channel");
     }
 }
