@@ -9,7 +9,9 @@ Generates (or reuses) the synthetic corpus of DOCS documents (default
 times (default 20), starts 2 or 3 processes of 1 or 2 workers on loopback
 and kills one of them with SIGKILL at a random moment of the run. Every
 other process must then, within 60 s:
-  * exit with status 2 and the message "the cluster stopped",
+  * exit with status 2 and the message "the cluster stopped" (or, for a
+    victim killed before it had connected, the message that it did not
+    connect within --connect-timeout, set to 20 s here),
   * and process 0 must not have written the pairs file.
 A victim killed after the run had already ended is no failure if every
 process exited 0 and process 0 wrote the single-machine scan's pairs.
@@ -27,12 +29,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from loopback import BIN, prepare, write_hostfile  # noqa: E402
 
+CONNECT_TIMEOUT = 20
 PATIENCE = 60
 
 
 def start(corpus, hosts, processes, workers, i, out):
     cmd = [BIN, "scan", "--quiet", corpus, "--workers", str(workers), "--processes",
-           str(processes), "--process", str(i), "--hostfile", hosts]
+           str(processes), "--process", str(i), "--hostfile", hosts, "--connect-timeout",
+           str(CONNECT_TIMEOUT)]
     if i == 0:
         cmd += ["--pairs", os.path.join(out, "pairs.jsonl")]
     err = open(os.path.join(out, f"stderr-{i}"), "w")
@@ -62,6 +66,11 @@ def run(corpus, processes, workers, out, victim=None, after=None):
 def stderr(out, i):
     with open(os.path.join(out, f"stderr-{i}")) as f:
         return f.read()
+
+
+def stopped(message):
+    """True for the messages of a run stopped by a lost process."""
+    return "the cluster stopped" in message or "--connect-timeout" in message
 
 
 def read(path):
@@ -96,8 +105,8 @@ def main():
                 ok = all(c == 0 for c in codes) and read(pairs) == want
                 what = "killed after the end"
             else:
-                ok = (all(codes[i] == 2 and "the cluster stopped" in stderr(out, i)
-                          for i in survivors) and not os.path.exists(pairs))
+                ok = (all(codes[i] == 2 and stopped(stderr(out, i)) for i in survivors)
+                      and not os.path.exists(pairs))
                 what = "stopped cleanly" if ok else "FAILED"
             failures += not ok
             shown = ["hang" if c is None else c for c in codes]

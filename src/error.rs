@@ -53,6 +53,10 @@ pub enum Error {
     /// configuration, or locked by another writer.
     #[error("index: {0}")]
     Index(String),
+    /// A distributed run could not start or did not finish: a process did
+    /// not connect, was started with other settings, or failed.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// More documents than the engine can address (2^32 - 1).
     #[error("too many documents: the limit is {limit}")]
     TooManyDocuments {

@@ -72,7 +72,7 @@ fn start_command(
         .arg(hosts)
         .args(extra)
         .arg(input)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
@@ -154,6 +154,63 @@ fn a_cluster_scan_writes_what_a_scan_writes() {
         let what = format!("{processes} processes of 2 workers");
         assert_same(&cluster_scan(&demo, processes, &[]), &single, &what);
     }
+}
+
+#[test]
+fn process_0_writes_only_the_pairs_on_stdout() {
+    // Nothing of the connection step may reach stdout, where `--format
+    // jsonl` writes the pairs (timely's own connection step prints there).
+    let demo = repo().join("corpora/demo");
+    let single =
+        neardup().args(["scan", "--quiet", "--format", "jsonl"]).arg(&demo).output().unwrap();
+    assert!(single.status.success());
+    assert!(line_count(&single.stdout) > 100);
+    let dir = Dir::new();
+    let hosts = hostfile(&dir, 2);
+    // Process 0 starts first and waits for process 1.
+    let first = start(&demo, &hosts, 2, 0, &["--format", "jsonl"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let other = start(&demo, &hosts, 2, 1, &[]).wait_with_output().unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(other.status.success(), "{}", String::from_utf8_lossy(&other.stderr));
+    assert!(first.stdout == single.stdout, "{}", String::from_utf8_lossy(&first.stdout));
+    assert!(other.stdout.is_empty(), "{}", String::from_utf8_lossy(&other.stdout));
+}
+
+#[test]
+fn a_process_that_never_starts_fails_the_run_in_time() {
+    let demo = repo().join("corpora/demo");
+    let dir = Dir::new();
+    let hosts = hostfile(&dir, 3);
+    let pairs = dir.join("p.jsonl");
+    let flags = ["--connect-timeout", "1", "--pairs", pairs.to_str().unwrap()];
+    let began = std::time::Instant::now();
+    let first = start(&demo, &hosts, 3, 0, &flags).wait_with_output().unwrap();
+    let message = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(2), "{message}");
+    assert!(message.contains("waited 1 s for process 1 (127.0.0.1:"), "{message}");
+    assert!(message.contains("process 2 (127.0.0.1:"), "{message}");
+    assert!(began.elapsed() < std::time::Duration::from_secs(30));
+    assert!(!pairs.exists());
+}
+
+#[test]
+fn processes_started_with_other_commands_are_refused() {
+    let demo = repo().join("corpora/demo");
+    let dir = Dir::new();
+    let hosts = hostfile(&dir, 2);
+    let kept = dir.join("kept.jsonl");
+    let other =
+        start_command("dedup", &demo, &hosts, (2, 1), &["--output", kept.to_str().unwrap()]);
+    let first = start(&demo, &hosts, 2, 0, &[]).wait_with_output().unwrap();
+    let other = other.wait_with_output().unwrap();
+    for (out, peer) in [(first, 1), (other, 0)] {
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{message}");
+        assert!(message.contains(&format!("process {peer} runs another command")), "{message}");
+    }
+    assert!(!kept.exists());
 }
 
 #[test]
@@ -401,6 +458,7 @@ fn cluster_flags_are_checked() {
         (vec!["--workers", "0"], "at least 1"),
         (vec!["--processes", "2", "--process", "2"], "process 2 does not exist"),
         (vec!["--workers", "2", "--format", "csv"], "--format csv"),
+        (vec!["--processes", "2", "--connect-timeout", "0"], "not a number of seconds"),
     ] {
         neardup()
             .arg("scan")

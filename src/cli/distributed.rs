@@ -42,6 +42,18 @@ pub struct ClusterArgs {
     /// machine at localhost:2101 and up.
     #[arg(long, value_name = "FILE")]
     pub hostfile: Option<PathBuf>,
+    /// Seconds a process waits for the others to connect before the run
+    /// fails (processes may start in any order within that time).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120.0,
+          value_parser = parse_connect_timeout)]
+    pub connect_timeout: f64,
+}
+
+fn parse_connect_timeout(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 7.0 * 86_400.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds from 0 to 604800 (a week)")),
+    }
 }
 
 impl ClusterArgs {
@@ -61,6 +73,7 @@ impl ClusterArgs {
             processes,
             process: self.process,
             addresses,
+            connect_timeout: std::time::Duration::from_secs_f64(self.connect_timeout),
         })
     }
 }

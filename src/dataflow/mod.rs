@@ -74,10 +74,12 @@
 //! looks complete. A worker that fails on its own (unreadable input,
 //! scratch storage full) keeps taking part, sending nothing, and reports
 //! the failure at the end, so that no process waits forever. A process
-//! that never starts is not detected: the others wait for it to connect.
+//! that never starts fails the others after [`ClusterConfig::connect_timeout`];
+//! one started with other settings is refused on connecting (`connect`).
 
 mod candidates;
 mod components;
+mod connect;
 mod exchange;
 mod kept;
 mod reading;
@@ -115,6 +117,9 @@ pub struct ClusterConfig {
     /// `host:port` of every process, in process order; `None`: all on this
     /// machine, at [`DEFAULT_BASE_PORT`] and up.
     pub addresses: Option<Vec<String>>,
+    /// How long a process waits for the others to connect before the run
+    /// fails.
+    pub connect_timeout: std::time::Duration,
 }
 
 impl ClusterConfig {
@@ -156,28 +161,13 @@ impl ClusterConfig {
         Ok(())
     }
 
-    /// timely's configuration, built from ours (timely's own argument
-    /// parser is not used: its `-h` is our `--help`).
-    fn timely(&self) -> timely::Config {
-        let communication = if self.processes > 1 {
-            let addresses = self.addresses.clone().unwrap_or_else(|| {
-                (0..self.processes)
-                    .map(|i| format!("localhost:{}", usize::from(DEFAULT_BASE_PORT) + i))
-                    .collect()
-            });
-            timely::CommunicationConfig::Cluster {
-                threads: self.workers,
-                process: self.process,
-                addresses,
-                report: false,
-                zerocopy: false,
-            }
-        } else if self.workers > 1 {
-            timely::CommunicationConfig::Process(self.workers)
-        } else {
-            timely::CommunicationConfig::Thread
-        };
-        timely::Config { communication, worker: timely::WorkerConfig::default() }
+    /// `host:port` of every process.
+    fn addresses(&self) -> Vec<String> {
+        self.addresses.clone().unwrap_or_else(|| {
+            (0..self.processes)
+                .map(|i| format!("localhost:{}", usize::from(DEFAULT_BASE_PORT) + i))
+                .collect()
+        })
     }
 }
 
@@ -305,12 +295,13 @@ where
     let workers_per_process = config.workers;
     let processes = config.processes;
     let read_options = read_options.clone();
-    let guards = timely::execute(config.timely(), move |worker| {
+    let settings =
+        settings_fingerprint(&scanner, &read_options, dedup.as_ref().map(|d| &d.options));
+    let guards = connect::start_workers(config, settings, move |worker| {
         let net = exchange::Exchanger::new(worker, workers_per_process);
         let input = (inputs.clone(), &read_options, &open);
         run_worker(net, &scanner, &resources, input, dedup.as_ref(), (started, processes))
-    })
-    .map_err(|e| Error::Config(format!("cannot start the cluster: {e}")))?;
+    })?;
     let mut process = ProcessOutcome {
         outcome: None,
         readers: Vec::new(),
@@ -340,6 +331,19 @@ where
         Some(e) => Err(e),
         None => Ok(process),
     }
+}
+
+/// A fingerprint of what every process must run alike: the command (scan
+/// or dedup, with its options), the detection settings and how input is
+/// read. Processes compare it when they connect.
+fn settings_fingerprint(
+    scanner: &Scanner,
+    read_options: &ReadOptions,
+    dedup: Option<&DedupOptions>,
+) -> u64 {
+    let detection = crate::index::manifest::config_fingerprint(scanner.config());
+    let rest = format!("{detection} {read_options:?} {dedup:?}");
+    xxhash_rust::xxh3::xxh3_64(rest.as_bytes())
 }
 
 /// One worker's whole run.
@@ -387,8 +391,7 @@ where
     let mut all_ok = false;
     scan.net.round_always("verdict", records, |batch: Vec<u8>| all_ok = batch.contains(&1));
     if !all_ok && !scan.net.failed() {
-        scan.net
-            .fail(Error::Config("another worker of the cluster failed; no output written".into()));
+        scan.net.fail(Error::Cluster("another worker failed; no output written".into()));
     }
     let documents = scan.documents();
     let skipped = scan.skipped;
@@ -434,9 +437,8 @@ where
     });
     // Worker 0 learns of another worker's failure from the gathered rows.
     let error = error.or_else(|| {
-        (index == 0 && outcome.is_none()).then(|| {
-            Error::Config("another worker of the cluster failed; no output written".into())
-        })
+        (index == 0 && outcome.is_none())
+            .then(|| Error::Cluster("another worker failed; no output written".into()))
     });
     WorkerResult { outcome, error, reader, problems, documents, skipped }
 }
