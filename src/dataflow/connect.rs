@@ -132,7 +132,7 @@ pub fn connect(
     me: Greeting,
     patience: Duration,
 ) -> Result<Vec<Option<TcpStream>>> {
-    let deadline = Instant::now() + patience;
+    let clock = Clock { deadline: Instant::now() + patience, patience };
     let index = me.process as usize;
     let own = &addresses[index];
     let listener = TcpListener::bind(own.as_str()).map_err(|e| {
@@ -140,9 +140,9 @@ pub fn connect(
     })?;
     let mut streams: Vec<Option<TcpStream>> = addresses.iter().map(|_| None).collect();
     for (peer, address) in addresses.iter().enumerate().take(index) {
-        streams[peer] = Some(dial(address, peer, me, deadline, patience)?);
+        streams[peer] = Some(dial(address, peer, me, clock)?);
     }
-    accept(&listener, &mut streams, me, deadline, (addresses, patience))?;
+    accept(&listener, &mut streams, me, clock, addresses)?;
     for stream in streams.iter().flatten() {
         stream.set_read_timeout(None).map_err(network)?;
         stream.set_nodelay(true).map_err(network)?;
@@ -150,16 +150,30 @@ pub fn connect(
     Ok(streams)
 }
 
-/// Connects to process `peer` at `address`, retrying until `deadline`.
-fn dial(
-    address: &str,
-    peer: usize,
-    me: Greeting,
+/// When the processes must have connected.
+#[derive(Clone, Copy)]
+struct Clock {
     deadline: Instant,
+    /// The patience the deadline was set with, for messages.
     patience: Duration,
-) -> Result<TcpStream> {
+}
+
+impl Clock {
+    /// Time left, at least a moment (for timeouts, which cannot be 0).
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10))
+    }
+
+    /// True when waiting `pause` more would pass the deadline.
+    fn runs_out_within(&self, pause: Duration) -> bool {
+        Instant::now() + pause >= self.deadline
+    }
+}
+
+/// Connects to process `peer` at `address`, retrying until the deadline.
+fn dial(address: &str, peer: usize, me: Greeting, clock: Clock) -> Result<TcpStream> {
     loop {
-        let last = match try_dial(address, me, deadline) {
+        let last = match try_dial(address, me, clock.left()) {
             Ok(mut stream) => {
                 let them = read_greeting(&mut stream).map_err(|e| {
                     let what = if e.kind() == ErrorKind::InvalidData {
@@ -178,12 +192,12 @@ fn dial(
             }
             Err(e) => e,
         };
-        if Instant::now() + RETRY >= deadline {
+        if clock.runs_out_within(RETRY) {
             return Err(Error::Cluster(format!(
                 "process {} could not reach process {peer} at {address} within {} s ({last}): \
                  start every process of the hostfile, or allow longer with --connect-timeout",
                 me.process,
-                patience.as_secs_f64()
+                clock.patience.as_secs_f64()
             )));
         }
         std::thread::sleep(RETRY);
@@ -191,9 +205,8 @@ fn dial(
 }
 
 /// One attempt: connects to the first of `address`'s resolutions that
-/// answers and sends the greeting.
-fn try_dial(address: &str, me: Greeting, deadline: Instant) -> std::io::Result<TcpStream> {
-    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10));
+/// answers and sends the greeting; `left` is the time to the deadline.
+fn try_dial(address: &str, me: Greeting, left: Duration) -> std::io::Result<TcpStream> {
     let wait = left.min(GREETING_PATIENCE);
     let mut last = std::io::Error::new(ErrorKind::NotFound, "the address resolves to nothing");
     let resolved: Vec<SocketAddr> = address.to_socket_addrs()?.collect();
@@ -231,8 +244,8 @@ fn accept(
     listener: &TcpListener,
     streams: &mut [Option<TcpStream>],
     me: Greeting,
-    deadline: Instant,
-    (addresses, patience): (&[String], Duration),
+    clock: Clock,
+    addresses: &[String],
 ) -> Result<()> {
     let index = me.process as usize;
     listener.set_nonblocking(true).map_err(network)?;
@@ -262,7 +275,7 @@ fn accept(
                 streams[peer] = Some(stream);
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                if Instant::now() >= deadline {
+                if clock.runs_out_within(Duration::ZERO) {
                     let missing: Vec<String> = (index + 1..streams.len())
                         .filter(|&p| streams[p].is_none())
                         .map(|p| format!("process {p} ({})", addresses[p]))
@@ -270,7 +283,7 @@ fn accept(
                     return Err(Error::Cluster(format!(
                         "process {index} waited {} s for {} to connect: start every process of \
                          the hostfile, or allow longer with --connect-timeout",
-                        patience.as_secs_f64(),
+                        clock.patience.as_secs_f64(),
                         missing.join(", ")
                     )));
                 }

@@ -264,8 +264,8 @@ impl<'w> Exchanger<'w> {
             };
             produced = produce(&mut send_one);
         }
-        // Dropping the handle closes the round's input (and a panic it
-        // raises then unwinds with the handle already gone).
+        // Dropping the handle closes the round's input. Not unwinding here,
+        // the guard lets a panic of the close through, to fail the round.
         drop(input);
         while !probe.done() {
             // Parked, a worker is woken by its channels; a peer that dies
