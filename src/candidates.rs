@@ -187,7 +187,7 @@ pub struct Candidates {
 /// the same functions ([`group_entries`], [`GroupPairs`], [`count_pairs`]).
 pub fn find_candidates(keys: &[&[u32]], config: &CandidateConfig) -> Candidates {
     let bands = config.params.bands;
-    let entries: Vec<(u64, u32)> = keys
+    let mut entries: Vec<(u64, u32)> = keys
         .par_iter()
         .enumerate()
         .flat_map_iter(|(doc, ks)| {
@@ -197,7 +197,7 @@ pub fn find_candidates(keys: &[&[u32]], config: &CandidateConfig) -> Candidates 
                 .map(move |(band, &k)| (band_entry_key(band, k), doc as u32))
         })
         .collect();
-    let groups = group_entries(entries, config.strategy);
+    let groups = group_entries(&mut entries, config.strategy);
     let mut pairs = GroupPairs::new(config.bucket_cap);
     let mut packed = Vec::new();
     // Any shared band makes a candidate; an oversized bucket's hub is its
@@ -230,7 +230,10 @@ pub fn band_keys(signatures: &[&Signature], params: &LshParams) -> Vec<Vec<u32>>
 
 /// Groups `(key, doc)` entries by key: the groups of two or more distinct
 /// documents with their key, members sorted ascending, in key order.
-pub fn group_entries(entries: Vec<(u64, u32)>, strategy: BandingStrategy) -> Vec<(u64, Vec<u32>)> {
+pub fn group_entries(
+    entries: &mut Vec<(u64, u32)>,
+    strategy: BandingStrategy,
+) -> Vec<(u64, Vec<u32>)> {
     match strategy {
         BandingStrategy::ConcurrentMap => {
             let map: DashMap<u64, Vec<u32>> = DashMap::new();
@@ -253,7 +256,7 @@ pub fn group_entries(entries: Vec<(u64, u32)>, strategy: BandingStrategy) -> Vec
 
 /// Groups `(key, doc)` entries by key with a parallel sort: the groups of two
 /// or more documents with their key, members ascending, in key order.
-pub(crate) fn groups_by_key(mut entries: Vec<(u64, u32)>) -> Vec<(u64, Vec<u32>)> {
+pub(crate) fn groups_by_key(entries: &mut Vec<(u64, u32)>) -> Vec<(u64, Vec<u32>)> {
     entries.par_sort_unstable();
     entries.dedup();
     entries

@@ -104,12 +104,12 @@ pub fn find_passage_candidates(
     sizes: &[u32],
     config: &PassageConfig,
 ) -> Candidates {
-    let entries: Vec<(u64, u32)> = fingerprints
+    let mut entries: Vec<(u64, u32)> = fingerprints
         .par_iter()
         .enumerate()
         .flat_map_iter(|(doc, fps)| fps.iter().map(move |&fp| (fp, doc as u32)))
         .collect();
-    let groups = groups_by_key(entries);
+    let groups = groups_by_key(&mut entries);
     let mut pairs = GroupPairs::new(config.group_cap);
     let mut packed = Vec::new();
     for (_, members) in &groups {

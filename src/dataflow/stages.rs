@@ -239,7 +239,7 @@ pub(super) fn drain_runs(
     spill.drain(
         budget,
         |key, _| key,
-        |mut batch| {
+        |batch| {
             batch.par_sort_unstable();
             batch.chunk_by(|a, b| a.0 == b.0).for_each(&mut f);
             Ok(())

@@ -91,7 +91,7 @@ impl Scanner {
         passages.drain(
             budget,
             |key, _| key,
-            |mut batch| {
+            |batch| {
                 progress.advance(batch.len() as u64);
                 batch.par_sort_unstable();
                 let mut packed = Vec::new();
@@ -133,7 +133,7 @@ impl Scanner {
         pairs.drain(
             budget,
             |key, _| key,
-            |mut batch| {
+            |batch| {
                 batch.par_sort_unstable();
                 for run in batch.chunk_by(|a, b| a.0 == b.0) {
                     let views = candidate_views(run.iter().map(|e| e.1), min_shared);
