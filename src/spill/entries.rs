@@ -174,14 +174,15 @@ impl EntrySpill {
         std::thread::scope(|scope| {
             let reader = scope.spawn(move || {
                 let mut spare = Some(Vec::new());
-                let hand_over = |batch: &mut Vec<(u64, u32)>| -> std::result::Result<(), Stopped> {
-                    // The second buffer, then each one `f` is done with.
-                    let next = match spare.take() {
-                        Some(buffer) => buffer,
-                        None => empty_rx.recv().map_err(|_| Stopped)?,
+                let hand_over =
+                    |batch: &mut Vec<(u64, u32)>| -> std::result::Result<(), ReadError> {
+                        // The second buffer, then each one `f` is done with.
+                        let next = match spare.take() {
+                            Some(buffer) => buffer,
+                            None => empty_rx.recv().map_err(|_| ReadError::Stopped)?,
+                        };
+                        full_tx.send(std::mem::replace(batch, next)).map_err(|_| ReadError::Stopped)
                     };
-                    full_tx.send(std::mem::replace(batch, next)).map_err(|_| Stopped)
-                };
                 let mut batches = Batches {
                     max: (max_entries / 2).max(1),
                     remaining: self.len,
@@ -221,21 +222,17 @@ impl EntrySpill {
             outcome?;
             match read {
                 // Only after `f` failed, which was reported above.
-                Ok(()) | Err(ReadError::Stopped(_)) => Ok(()),
+                Ok(()) | Err(ReadError::Stopped) => Ok(()),
                 Err(ReadError::Io(e)) => Err(e),
             }
         })
     }
 }
 
-/// The consumer of batches stopped (on an error it reports itself).
-#[derive(Debug)]
-struct Stopped;
-
 /// Why gathering batches ended early.
 enum ReadError {
-    /// The consumer stopped.
-    Stopped(Stopped),
+    /// The consumer stopped (on an error it reports itself).
+    Stopped,
     /// A scratch file could not be read or written.
     Io(Error),
 }
@@ -243,12 +240,6 @@ enum ReadError {
 impl From<Error> for ReadError {
     fn from(e: Error) -> Self {
         ReadError::Io(e)
-    }
-}
-
-impl From<Stopped> for ReadError {
-    fn from(s: Stopped) -> Self {
-        ReadError::Stopped(s)
     }
 }
 
@@ -267,14 +258,15 @@ struct Batches<'a, G, H> {
     batch: Vec<(u64, u32)>,
     dir: &'a std::path::Path,
     group_of: G,
-    /// Takes a full batch and leaves an empty buffer in its place.
+    /// Takes a full batch and leaves an empty buffer (one the consumer
+    /// cleared) in its place.
     hand_over: H,
 }
 
 impl<G, H> Batches<'_, G, H>
 where
     G: Fn(u64, u32) -> u64,
-    H: FnMut(&mut Vec<(u64, u32)>) -> std::result::Result<(), Stopped>,
+    H: FnMut(&mut Vec<(u64, u32)>) -> std::result::Result<(), ReadError>,
 {
     fn fail(&self, e: std::io::Error) -> Error {
         Error::io(self.dir, e)
@@ -285,9 +277,7 @@ where
         if self.batch.is_empty() {
             return Ok(());
         }
-        (self.hand_over)(&mut self.batch)?;
-        self.batch.clear();
-        Ok(())
+        (self.hand_over)(&mut self.batch)
     }
 
     /// Gathers a partition held in memory (handed back alone when it is
@@ -307,7 +297,7 @@ where
     }
 
     /// Gathers the `count` entries of `file`, splitting it first if it is
-    /// larger than the budget.
+    /// larger than a batch.
     fn add_piece(
         &mut self,
         mut file: File,
