@@ -171,7 +171,10 @@ impl MinHasher {
             let h = mix64(x ^ self.seed);
             let bin = (((h >> 32) * k as u64) >> 32) as usize;
             let value = h as u32;
-            if !filled[bin] || value < mins[bin] {
+            // An empty bin holds `u32::MAX`, which every value reaches, so
+            // one comparison covers "empty" and "smaller" (an equal value
+            // rewrites what is there).
+            if value <= mins[bin] {
                 mins[bin] = value;
                 filled[bin] = true;
             }
