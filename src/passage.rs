@@ -62,14 +62,14 @@ pub fn winnow(hashes: &[u64], window: usize) -> Vec<u64> {
     // small replaces it; when it slides out, the window is scanned again.
     // On hash values that happens about once per fingerprint, so the scan
     // costs O(n) with a simpler inner loop than a monotonic deque.
-    let mut min_at = rightmost_min(hashes, 0, window);
+    let mut min_at = rightmost_min(&hashes[..window]);
     out.push(hashes[min_at]);
     for i in window..hashes.len() {
         let start = i + 1 - window;
         if hashes[i] <= hashes[min_at] {
             min_at = i;
         } else if min_at < start {
-            min_at = rightmost_min(hashes, start, i + 1);
+            min_at = start + rightmost_min(&hashes[start..=i]);
         } else {
             continue;
         }
@@ -78,12 +78,12 @@ pub fn winnow(hashes: &[u64], window: usize) -> Vec<u64> {
     out
 }
 
-/// Index of the rightmost smallest hash in `hashes[start..end]` (not empty).
+/// Index of the rightmost smallest hash of `window` (not empty).
 #[inline]
-fn rightmost_min(hashes: &[u64], start: usize, end: usize) -> usize {
-    let mut at = start;
-    for (j, &h) in hashes.iter().enumerate().take(end).skip(start + 1) {
-        if h <= hashes[at] {
+fn rightmost_min(window: &[u64]) -> usize {
+    let mut at = 0;
+    for (j, &h) in window.iter().enumerate().skip(1) {
+        if h <= window[at] {
             at = j;
         }
     }
