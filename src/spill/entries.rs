@@ -12,28 +12,27 @@
 //! flat; batches of one partition each would grow with the input until a
 //! partition reaches the budget.
 //!
-//! On disk an entry takes 12 bytes (little-endian key, then value) in an
-//! anonymous temporary file per partition. A spill kept on disk starts in
+//! On disk each partition is an anonymous temporary file of entries, about 9
+//! bytes each (see [`super::entry_file`]). A spill kept on disk starts in
 //! memory and moves to its files only past [`MEMORY_ENTRIES`] entries, so
 //! a small scan creates no files (creating one costs a system call that
 //! took 0.2 ms here, and a spill has up to 128 partitions).
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 
 use super::Spill;
+use super::entry_file::{EntryWriter, for_each_entry};
 use crate::{Error, Result};
 
-const ENTRY_BYTES: usize = 12;
 /// Entries a disk spill holds in memory before it moves to its files
 /// (4 MiB).
 pub const MEMORY_ENTRIES: u64 = 1 << 18;
 
 enum Part {
     Memory(Vec<(u64, u32)>),
-    File { writer: BufWriter<File>, count: u64 },
+    File(EntryWriter),
 }
 
 /// Entries spread over partitions, to be grouped one partition at a time.
@@ -83,11 +82,11 @@ impl EntrySpill {
             let Part::Memory(entries) = part else { continue };
             let file = tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
             // 32 KiB: a spill has many partitions (4 MiB of buffers for 128).
-            let mut writer = BufWriter::with_capacity(32 << 10, file);
+            let mut writer = EntryWriter::new(file, 32 << 10);
             for &(key, value) in entries.iter() {
-                writer.write_all(&encode(key, value)).map_err(|e| Error::io(dir, e))?;
+                writer.write(key, value).map_err(|e| Error::io(dir, e))?;
             }
-            *part = Part::File { writer, count: entries.len() as u64 };
+            *part = Part::File(writer);
         }
         self.on_disk = true;
         Ok(())
@@ -125,9 +124,8 @@ impl EntrySpill {
                     self.move_to_disk()?;
                 }
             }
-            Part::File { writer, count } => {
-                *count += 1;
-                if let Err(e) = writer.write_all(&encode(key, value)) {
+            Part::File(writer) => {
+                if let Err(e) = writer.write(key, value) {
                     return Err(self.io_error(e));
                 }
             }
@@ -194,9 +192,8 @@ impl EntrySpill {
                 for part in self.parts {
                     match part {
                         Part::Memory(entries) => batches.add_entries(entries)?,
-                        Part::File { writer, count } => {
-                            let file =
-                                writer.into_inner().map_err(|e| batches.fail(e.into_error()))?;
+                        Part::File(writer) => {
+                            let (file, count) = writer.finish().map_err(|e| batches.fail(e))?;
                             batches.add_piece(file, count, 0)?;
                         }
                     }
@@ -327,7 +324,7 @@ where
         }
         self.remaining -= count;
         let batch = &mut self.batch;
-        for_each_entry(&mut file, |key, value| batch.push((key, value)))
+        for_each_entry(&mut file, count, |key, value| batch.push((key, value)))
             .map_err(|e| ReadError::Io(Error::io(self.dir, e)))
     }
 
@@ -338,77 +335,28 @@ where
         let mut writers = (0..n)
             .map(|_| {
                 let file = tempfile::tempfile_in(self.dir).map_err(|e| self.fail(e))?;
-                Ok((BufWriter::with_capacity(64 << 10, file), 0u64))
+                Ok(EntryWriter::new(file, 64 << 10))
             })
             .collect::<Result<Vec<_>>>()?;
         // A salt per level, so that a piece is not split the way its parent
         // partition or piece was.
         let salt = SPLIT_SALTS[level];
         let mut written = Ok(());
-        for_each_entry(file, |key, value| {
+        for_each_entry(file, count, |key, value| {
             let piece = (mix((self.group_of)(key, value) ^ salt) % n) as usize;
-            let (writer, count) = &mut writers[piece];
-            *count += 1;
             if written.is_ok() {
-                written = writer.write_all(&encode(key, value));
+                written = writers[piece].write(key, value);
             }
         })
         .and(written)
         .map_err(|e| self.fail(e))?;
-        writers
-            .into_iter()
-            .map(|(writer, count)| {
-                let file = writer.into_inner().map_err(|e| self.fail(e.into_error()))?;
-                Ok((file, count))
-            })
-            .collect()
+        writers.into_iter().map(|writer| writer.finish().map_err(|e| self.fail(e))).collect()
     }
 }
 
 /// Salts of the split levels (arbitrary odd constants).
 const SPLIT_SALTS: [u64; MAX_SPLIT_LEVELS] =
     [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f, 0x1656_67b1_9e37_79f9];
-
-/// One entry as stored: little-endian key, then value.
-#[inline]
-fn encode(key: u64, value: u32) -> [u8; ENTRY_BYTES] {
-    let mut bytes = [0u8; ENTRY_BYTES];
-    bytes[..8].copy_from_slice(&key.to_le_bytes());
-    bytes[8..].copy_from_slice(&value.to_le_bytes());
-    bytes
-}
-
-/// Calls `f` with every entry of `file`, from its start.
-fn for_each_entry(file: &mut File, mut f: impl FnMut(u64, u32)) -> std::io::Result<()> {
-    file.seek(SeekFrom::Start(0))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut buf = vec![0u8; ENTRY_BYTES * 8192];
-    loop {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match reader.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if filled % ENTRY_BYTES != 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "scratch file ends inside an entry",
-            ));
-        }
-        for entry in buf[..filled].chunks_exact(ENTRY_BYTES) {
-            let key = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
-            let value = u32::from_le_bytes(entry[8..].try_into().expect("4 bytes"));
-            f(key, value);
-        }
-        if filled < buf.len() {
-            return Ok(());
-        }
-    }
-}
 
 /// A 64-bit finalizer (splitmix64): spreads keys that are not hashes (pairs
 /// of document indices) over partitions, and group keys over slices
@@ -535,8 +483,8 @@ mod tests {
             s.push(0, i, 1).unwrap();
         }
         // A partition file that ends inside an entry.
-        let Part::File { writer, .. } = &mut s.parts[0] else { panic!("on disk") };
-        writer.write_all(&[1, 2, 3]).unwrap();
+        let Part::File(writer) = &mut s.parts[0] else { panic!("on disk") };
+        writer.write_raw(&[1, 2, 3]).unwrap();
         let mut handed = 0;
         let outcome = s.drain(
             1000,

@@ -12,13 +12,14 @@
 //! killed.
 //!
 //! No crate was taken for this: the job is append-then-read of byte blobs
-//! and a partitioned external sort of fixed 12-byte entries, a few hundred
+//! and a partitioned external sort of compact (key, value) entries, a few hundred
 //! lines over `std::fs`, `tempfile` and positional reads. The embedded
 //! key-value stores considered (redb, sled) add a B-tree, transactions and
 //! a page cache of their own, none of which a scratch area needs.
 
 mod blobs;
 mod entries;
+mod entry_file;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,237 @@
+//! The on-disk form of an [`EntrySpill`](super::EntrySpill) partition: a
+//! file of `(key, value)` entries in the order they were written.
+//!
+//! An entry is its key (8 bytes, little-endian) followed by the difference
+//! between its value and the previous entry's value in the same file,
+//! zigzag-encoded as a LEB128 varint (1 to 5 bytes; the first entry's
+//! difference is from 0). Spills are filled document by document, so the
+//! consecutive entries of a partition mostly come from one document or a
+//! nearby one: an entry takes 9 bytes instead of the 12 of a fixed layout.
+//! Scratch writes are what a large scan's system time goes to (a 1M-document
+//! scan writes about 18 GB of scratch data), and the shingle-frequency spill
+//! is the largest of them. Keys are hashes and stay whole.
+//!
+//! A file is only ever read back by the spill that wrote it, within one
+//! process; it is still checked: one that ends inside an entry or holds
+//! another number of entries than were written is an error, not a panic.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+
+/// Key bytes plus the longest varint of a 32-bit difference.
+const MAX_ENTRY_BYTES: usize = 8 + 5;
+
+/// Writes one partition file.
+pub(super) struct EntryWriter {
+    writer: BufWriter<File>,
+    count: u64,
+    last: u32,
+}
+
+impl EntryWriter {
+    /// A writer of `file` with a write buffer of `capacity` bytes.
+    pub(super) fn new(file: File, capacity: usize) -> Self {
+        EntryWriter { writer: BufWriter::with_capacity(capacity, file), count: 0, last: 0 }
+    }
+
+    /// Appends one entry.
+    #[inline]
+    pub(super) fn write(&mut self, key: u64, value: u32) -> std::io::Result<()> {
+        let mut bytes = [0u8; MAX_ENTRY_BYTES];
+        bytes[..8].copy_from_slice(&key.to_le_bytes());
+        let delta = value.wrapping_sub(self.last) as i32;
+        let mut zigzag = ((delta << 1) ^ (delta >> 31)) as u32;
+        let mut len = 8;
+        while zigzag >= 0x80 {
+            bytes[len] = (zigzag as u8) | 0x80;
+            zigzag >>= 7;
+            len += 1;
+        }
+        bytes[len] = zigzag as u8;
+        self.last = value;
+        self.count += 1;
+        self.writer.write_all(&bytes[..=len])
+    }
+
+    /// Flushes the buffer and returns the file and its number of entries.
+    pub(super) fn finish(self) -> std::io::Result<(File, u64)> {
+        let count = self.count;
+        let file = self.writer.into_inner().map_err(|e| e.into_error())?;
+        Ok((file, count))
+    }
+
+    /// Appends raw bytes, to test how damaged files are read.
+    #[cfg(test)]
+    pub(super) fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(bytes)
+    }
+}
+
+/// Calls `f` with every entry of `file`, from its start; `expected` is the
+/// number of entries written to it.
+pub(super) fn for_each_entry(
+    file: &mut File,
+    expected: u64,
+    mut f: impl FnMut(u64, u32),
+) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut start, mut end, mut at_end) = (0, 0, false);
+    let mut last = 0u32;
+    let mut seen = 0u64;
+    loop {
+        if !at_end && end - start < MAX_ENTRY_BYTES {
+            buf.copy_within(start..end, 0);
+            end -= start;
+            start = 0;
+            while end < buf.len() {
+                match file.read(&mut buf[end..]) {
+                    Ok(0) => {
+                        at_end = true;
+                        break;
+                    }
+                    Ok(n) => end += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if start == end && at_end {
+            break;
+        }
+        // Before the end of the file, only entries that are surely whole in
+        // the buffer; at its end, everything left.
+        let stop = if at_end { end } else { end - MAX_ENTRY_BYTES + 1 };
+        while start < stop {
+            let (key, zigzag, used) = decode(&buf[start..end]).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "scratch file ends inside an entry or holds a malformed one",
+                )
+            })?;
+            let delta = ((zigzag >> 1) as i32) ^ -((zigzag & 1) as i32);
+            last = last.wrapping_add(delta as u32);
+            f(key, last);
+            seen += 1;
+            start += used;
+        }
+    }
+    if seen != expected {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("scratch file holds {seen} entries, {expected} were written"),
+        ));
+    }
+    Ok(())
+}
+
+/// The key, the zigzag value difference and the length of the entry at the
+/// start of `bytes`; `None` when `bytes` ends inside it or its varint runs
+/// past 32 bits.
+#[inline]
+fn decode(bytes: &[u8]) -> Option<(u64, u32, usize)> {
+    let key = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let mut zigzag = 0u32;
+    for i in 0..5 {
+        let b = *bytes.get(8 + i)?;
+        zigzag |= u32::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return (i < 4 || b < 0x10).then_some((key, zigzag, 9 + i));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn round_trip(entries: &[(u64, u32)], buffer: usize) -> (std::io::Result<()>, Vec<(u64, u32)>) {
+        let mut w = EntryWriter::new(tempfile::tempfile().unwrap(), buffer);
+        for &(k, v) in entries {
+            w.write(k, v).unwrap();
+        }
+        let (mut file, count) = w.finish().unwrap();
+        let mut back = Vec::new();
+        let outcome = for_each_entry(&mut file, count, |k, v| back.push((k, v)));
+        (outcome, back)
+    }
+
+    proptest! {
+        #[test]
+        fn entries_come_back_as_written(
+            entries in prop::collection::vec((any::<u64>(), any::<u32>()), 0..300),
+            buffer in 1usize..64,
+        ) {
+            let (outcome, back) = round_trip(&entries, buffer);
+            prop_assert!(outcome.is_ok());
+            prop_assert_eq!(back, entries);
+        }
+    }
+
+    #[test]
+    fn nearby_values_take_one_byte_and_every_width_round_trips() {
+        let mut entries = vec![(1, 5), (2, 5), (3, 6), (4, 4)];
+        let mut w = EntryWriter::new(tempfile::tempfile().unwrap(), 64);
+        for &(k, v) in &entries {
+            w.write(k, v).unwrap();
+        }
+        let (file, _) = w.finish().unwrap();
+        assert_eq!(file.metadata().unwrap().len(), 4 * 9);
+        // Differences at each varint width, both signs, and the extremes
+        // (a removed passage entry sets the top bit of its value).
+        for v in [0, 63, 64, 8191, 8192, 1 << 20, 1 << 27, u32::MAX, 0, 1 << 31, 7] {
+            entries.push((u64::from(v) * 3, v));
+        }
+        let (outcome, back) = round_trip(&entries, 1 << 16);
+        outcome.unwrap();
+        assert_eq!(back, entries);
+    }
+
+    /// A file of `entries` entries (key and value `i`, one byte of
+    /// difference each), then `tail`.
+    fn damaged(entries: u64, tail: &[u8]) -> (File, u64) {
+        let mut w = EntryWriter::new(tempfile::tempfile().unwrap(), 64);
+        for i in 0..entries {
+            w.write(i, i as u32).unwrap();
+        }
+        w.write_raw(tail).unwrap();
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn damaged_files_are_errors() {
+        for (tail, what) in [
+            (&[1u8, 2, 3][..], "ends inside an entry"),
+            (&[0, 0, 0, 0, 0, 0, 0, 0, 0x80][..], "ends inside an entry"),
+            (&[0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x7f][..], "malformed"),
+            (&[0, 0, 0, 0, 0, 0, 0, 0, 0][..], "holds 101 entries, 100 were written"),
+        ] {
+            let (mut file, count) = damaged(100, tail);
+            let err = for_each_entry(&mut file, count, |_, _| {}).unwrap_err();
+            assert!(err.to_string().contains(what), "{tail:?}: {err}");
+        }
+        // A short file: fewer entries than were written.
+        let (mut file, count) = damaged(3, &[]);
+        let err = for_each_entry(&mut file, count + 1, |_, _| {}).unwrap_err();
+        assert!(err.to_string().contains("holds 3 entries, 4 were written"), "{err}");
+    }
+
+    #[test]
+    fn entries_across_buffer_refills_are_read_whole() {
+        // Over 1 MiB of entries with differences of every width, so that
+        // entries straddle the reading buffer's refills.
+        let entries: Vec<(u64, u32)> =
+            (0..200_000u64).map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15), mix32(i))).collect();
+        let (outcome, back) = round_trip(&entries, 32 << 10);
+        outcome.unwrap();
+        assert_eq!(back, entries);
+    }
+
+    fn mix32(i: u64) -> u32 {
+        let spread = super::super::mix(i);
+        // Differences of 1 to 5 bytes.
+        (spread as u32) >> ((spread >> 32) % 32)
+    }
+}
