@@ -7,6 +7,7 @@
 //! positions, and they compute them again for the few documents that need
 //! them rather than storing positions for every document.
 
+use crate::hash_lanes::char_ngram_keys;
 use crate::normalize::{NormalizeOptions, Normalizer, TokenSpan};
 use crate::passage::winnow;
 use crate::shingle::{ShingleHasher, ShingleSet, hash_token};
@@ -161,15 +162,15 @@ impl Featurizer {
     }
 
     /// The signature of the character n-grams of `stream`, each keyed by
-    /// an xxh3 hash. (Packing n-grams of up to 8 bytes into a `u64` as the
-    /// window rolls was measured: 3 % less scan time on the 100k corpus,
-    /// but a different random sample lost 2 of 104 OCR pairs on the dev
-    /// set, so the keys stay as indexes already store them.)
+    /// its xxh3 hash (see [`char_ngram_keys`]). (Packing n-grams of up to 8
+    /// bytes into a `u64` as the window rolls was measured: 3 % less scan
+    /// time on the 100k corpus, but a different random sample lost 2 of 104
+    /// OCR pairs on the dev set, so the keys stay as indexes already store
+    /// them.)
     fn sketch_char_ngrams(&self, stream: &[u8]) -> Signature {
-        let n = self.char_ngram.max(1);
-        self.minhasher.sketch_hashes(
-            stream.windows(n).map(|w| xxhash_rust::xxh3::xxh3_64_with_seed(w, CHAR_NGRAM_SEED)),
-        )
+        let mut keys = Vec::new();
+        char_ngram_keys(stream, self.char_ngram, CHAR_NGRAM_SEED, &mut keys);
+        self.minhasher.sketch_hashes(keys)
     }
 
     /// The shingles of `text` in order, with token spans.
