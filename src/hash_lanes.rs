@@ -42,13 +42,21 @@ pub(crate) fn available() -> bool {
     }
 }
 
-/// The SplitMix64 finalizer: a strong 64-bit mixer (Steele, Lea & Flood).
+/// The SplitMix64 finalizer (Steele, Lea & Flood): a strong 64-bit mixer,
+/// also used to spread keys that are not hashes over scratch partitions
+/// ([`crate::spill::mix`]).
 #[inline(always)]
-pub(crate) fn mix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+pub fn splitmix_finalize(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The MinHash family's mixer: one SplitMix64 step (the golden-ratio
+/// increment, then the finalizer).
+#[inline(always)]
+pub(crate) fn mix64(x: u64) -> u64 {
+    splitmix_finalize(x.wrapping_add(0x9E37_79B9_7F4A_7C15))
 }
 
 /// Replaces each value `x` with `mix64(x ^ seed)`, in lanes (call it when
@@ -140,7 +148,7 @@ mod tests {
         }
 
         #[test]
-        fn the_short_formula_is_xxh3_whatever_the_cpu(
+        fn the_short_window_formula_is_xxh3(
             text in proptest::collection::vec(any::<u8>(), 8..200),
             n in 4usize..=8,
             seed in any::<u64>(),

@@ -362,12 +362,8 @@ const SPLIT_SALTS: [u64; MAX_SPLIT_LEVELS] =
 /// of document indices) over partitions, and group keys over slices
 /// independently of how they were spread over partitions.
 #[inline]
-pub fn mix(mut x: u64) -> u64 {
-    x ^= x >> 30;
-    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x ^= x >> 27;
-    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+pub fn mix(x: u64) -> u64 {
+    crate::hash_lanes::splitmix_finalize(x)
 }
 
 #[cfg(test)]
