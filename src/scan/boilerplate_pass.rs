@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use crate::Result;
 use crate::boilerplate::{FrequentShingles, boilerplate_shingles};
+use crate::frequency_filter::FrequencyFilter;
 use crate::passage::winnow;
 use crate::progress::{Progress, Stage};
 use crate::spill::{EntrySpill, Resources};
@@ -29,6 +30,32 @@ use super::{ScanStats, Scanner};
 pub(super) const REMOVED: u32 = 1 << 31;
 /// Documents whose boilerplate is computed together.
 const DOCS_PER_CHUNK: usize = 512;
+
+/// Keeps the entries of `batch` that `keep` accepts, in their order, in
+/// place, on all threads: each stretch is compacted alone, then the kept
+/// parts are moved together.
+fn retain_in_parallel(batch: &mut Vec<(u64, u32)>, keep: impl Fn(&(u64, u32)) -> bool + Sync) {
+    let stretch = (batch.len() / (4 * rayon::current_num_threads().max(1))).max(1 << 14);
+    let kept: Vec<usize> = batch
+        .par_chunks_mut(stretch)
+        .map(|entries| {
+            let mut kept = 0;
+            for i in 0..entries.len() {
+                if keep(&entries[i]) {
+                    entries[kept] = entries[i];
+                    kept += 1;
+                }
+            }
+            kept
+        })
+        .collect();
+    let mut end = 0;
+    for (i, kept) in kept.into_iter().enumerate() {
+        batch.copy_within(i * stretch..i * stretch + kept, end);
+        end += kept;
+    }
+    batch.truncate(end);
+}
 
 /// What was found for one document with boilerplate.
 struct Found {
@@ -64,16 +91,29 @@ impl Scanner {
             budget,
             |key, _| key,
             |batch| {
+                progress.advance(batch.len() as u64);
+                // A batch holds every entry of its shingles, so counts within
+                // it are document frequencies. Only the entries of shingles
+                // that may be frequent are sorted and counted: a filter sized
+                // for the batch (a quarter of a byte an entry) passes about
+                // 1 % of the others, and filling and asking it costs a
+                // fraction of sorting them all (see `crate::frequency_filter`).
+                match &self.known_frequent {
+                    Some(known) => retain_in_parallel(batch, |e| known.contains(e.0)),
+                    None => {
+                        let mut filter =
+                            FrequencyFilter::new(batch.len() as u64, resources.sort_memory);
+                        filter.insert_all(batch, |e| e.0);
+                        retain_in_parallel(batch, |e| filter.may_reach(e.0, min_df as u32));
+                    }
+                }
                 // By shingle only: the order of documents within a run does
                 // not matter (they are sorted by document next), and the
                 // sort is a third faster than by (shingle, document).
                 batch.par_sort_unstable_by_key(|e| e.0);
-                progress.advance(batch.len() as u64);
                 for run in batch.chunk_by(|a, b| a.0 == b.0) {
-                    let is_frequent = match &self.known_frequent {
-                        Some(known) => known.contains(run[0].0),
-                        None => run.len() >= min_df,
-                    };
+                    // With known frequent shingles, only theirs are left.
+                    let is_frequent = self.known_frequent.is_some() || run.len() >= min_df;
                     if is_frequent {
                         frequent_shingles += 1;
                         for &(hash, doc) in run {
