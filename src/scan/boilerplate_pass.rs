@@ -2,15 +2,16 @@
 //! document's boilerplate (see [`crate::boilerplate`] for the rule).
 //!
 //! ```text
-//! (shingle, doc) spill ──partition by partition: sort, runs ≥ min_df──▶
+//! (shingle, doc) spill ──batch by batch: the entries a FrequencyFilter
+//!     passes, sorted; runs ≥ min_df──▶
 //!     (shingle, doc) of frequent shingles, spread by document range ──▶
 //!     per document: re-tokenize its text, find short frequent runs ──▶
 //!     content/boilerplate sets stored; boilerplate fingerprints marked
 //!     removed in the passage spill
 //! ```
 //!
-//! Nothing here holds more than one batch of entries or one range of
-//! documents in memory; the frequent shingles are never gathered in one
+//! Nothing here holds more than one batch of entries (and its filter, a
+//! sixty-fourth of its size) or one range of documents in memory; the frequent shingles are never gathered in one
 //! table.
 
 use rayon::prelude::*;
@@ -80,7 +81,7 @@ impl Scanner {
         let partitions = partitions_for(&resources.spill);
         let budget = resources.sort_entries();
         let n = corpus.docs.len().max(1) as u64;
-        let min_df = self.config.boilerplate.min_df.max(2) as usize;
+        let min_df = self.config.boilerplate.min_df.max(2);
         progress.start(Stage::Frequencies, Some(frequencies.len()));
 
         // Frequent (shingle, doc) entries, spread by document range so that
@@ -98,22 +99,22 @@ impl Scanner {
                 // for the batch (a quarter of a byte an entry) passes about
                 // 1 % of the others, and filling and asking it costs a
                 // fraction of sorting them all (see `crate::frequency_filter`).
-                match &self.known_frequent {
-                    Some(known) => retain_in_parallel(batch, |e| known.contains(e.0)),
-                    None => {
-                        let mut filter =
-                            FrequencyFilter::new(batch.len() as u64, resources.sort_memory);
-                        filter.insert_all(batch, |e| e.0);
-                        retain_in_parallel(batch, |e| filter.may_reach(e.0, min_df as u32));
-                    }
+                // Known frequent shingles decide alone, as before.
+                if self.known_frequent.is_none() {
+                    let mut filter =
+                        FrequencyFilter::new(batch.len() as u64, resources.sort_memory);
+                    filter.insert_all(batch, |e| e.0);
+                    retain_in_parallel(batch, |e| filter.may_reach(e.0, min_df));
                 }
                 // By shingle only: the order of documents within a run does
                 // not matter (they are sorted by document next), and the
                 // sort is a third faster than by (shingle, document).
                 batch.par_sort_unstable_by_key(|e| e.0);
                 for run in batch.chunk_by(|a, b| a.0 == b.0) {
-                    // With known frequent shingles, only theirs are left.
-                    let is_frequent = self.known_frequent.is_some() || run.len() >= min_df;
+                    let is_frequent = match &self.known_frequent {
+                        Some(known) => known.contains(run[0].0),
+                        None => run.len() >= min_df as usize,
+                    };
                     if is_frequent {
                         frequent_shingles += 1;
                         for &(hash, doc) in run {
@@ -245,5 +246,29 @@ impl Scanner {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retaining_in_parallel_is_retaining() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        // Empty, one stretch, exactly one, and several with a short last one.
+        for len in [0usize, 1, 1000, 1 << 14, 70_001] {
+            let entries: Vec<(u64, u32)> = (0..len as u64)
+                .map(|i| (crate::hash_lanes::splitmix_finalize(i), i as u32))
+                .collect();
+            for keep_one_in in [1, 3, 100, u64::MAX] {
+                let keep = |e: &(u64, u32)| e.0.is_multiple_of(keep_one_in);
+                let mut expected = entries.clone();
+                expected.retain(keep);
+                let mut batch = entries.clone();
+                pool.install(|| retain_in_parallel(&mut batch, keep));
+                assert_eq!(batch, expected, "{len} entries, one in {keep_one_in}");
+            }
+        }
     }
 }
