@@ -120,8 +120,11 @@ impl FrequencyFilter {
         self.blocks.len() * std::mem::size_of::<Block>()
     }
 
-    /// The hash the slot is taken from: remixed so that keys which are not
-    /// uniform hashes spread too.
+    /// The hash the slot is taken from. Remixed because the keys of one
+    /// batch are not spread over the whole hash space: a scratch spill cuts
+    /// partitions by the high bits of the hash, which are the bits the block
+    /// is taken from, so unmixed keys of one partition would crowd into a
+    /// 128th of the blocks.
     #[inline(always)]
     fn remix(hash: u64) -> u64 {
         splitmix_finalize(hash ^ 0x6A09_E667_F3BC_C909)
@@ -312,6 +315,19 @@ mod tests {
         let passed = hashes[..200_000].iter().filter(|&&h| filter.may_reach(h, 5)).count();
         // About 1 % at two insertions a counter (see the module doc).
         assert!(passed < 200_000 / 25, "{passed} singletons passed");
+    }
+
+    #[test]
+    fn keys_of_one_spill_partition_spread_over_the_whole_filter() {
+        // The keys of one batch share their high bits (one partition of
+        // 128, as a spill cuts them); they must still use every block.
+        let hashes: Vec<u64> = (0..200_000u64).map(|i| splitmix_finalize(i) >> 7).collect();
+        let mut filter = FrequencyFilter::new(hashes.len() as u64, usize::MAX);
+        filter.insert_all(&hashes, |&h| h);
+        let used = filter.blocks.iter().filter(|b| b.0.iter().any(|&w| w != 0)).count();
+        assert!(used * 10 > filter.blocks.len() * 9, "{used} of {} blocks", filter.blocks.len());
+        let passed = hashes.iter().filter(|&&h| filter.may_reach(h, 5)).count();
+        assert!(passed < hashes.len() / 25, "{passed} singletons passed");
     }
 
     #[test]

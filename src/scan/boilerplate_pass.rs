@@ -11,8 +11,8 @@
 //! ```
 //!
 //! Nothing here holds more than one batch of entries (and its filter, a
-//! sixty-fourth of its size) or one range of documents in memory; the frequent shingles are never gathered in one
-//! table.
+//! sixty-fourth of its size) or one range of documents in memory; the
+//! frequent shingles are never gathered in one table.
 
 use rayon::prelude::*;
 
