@@ -17,55 +17,92 @@
 //! another number of entries than were written is an error, not a panic.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 /// Key bytes plus the longest varint of a 32-bit difference.
 const MAX_ENTRY_BYTES: usize = 8 + 5;
 
 /// Writes one partition file.
+///
+/// The writer keeps its own buffer rather than a `BufWriter`: an entry is
+/// written as one fixed 16-byte copy (key and the varint packed into a
+/// word) and the buffer's length set back to the entry's, so no call copies
+/// a variable length. Spills take one entry per shingle of every document,
+/// and the 9-to-13-byte `write_all` of a `BufWriter` (a call to `memmove`
+/// that reads back the entry just assembled on the stack) was 5 % of a
+/// 100k scan's samples; without it the scan's CPU time fell 4 % (median of
+/// 4 interleaved runs, 11.8 → 11.3 s).
 pub(super) struct EntryWriter {
-    writer: BufWriter<File>,
+    file: File,
+    buf: Vec<u8>,
     count: u64,
     last: u32,
 }
 
 impl EntryWriter {
-    /// A writer of `file` with a write buffer of `capacity` bytes.
+    /// A writer of `file` with a write buffer of `capacity` bytes (at least
+    /// [`WRITE_SLACK`]).
     pub(super) fn new(file: File, capacity: usize) -> Self {
-        EntryWriter { writer: BufWriter::with_capacity(capacity, file), count: 0, last: 0 }
+        let buf = Vec::with_capacity(capacity.max(WRITE_SLACK));
+        EntryWriter { file, buf, count: 0, last: 0 }
     }
 
     /// Appends one entry.
     #[inline]
     pub(super) fn write(&mut self, key: u64, value: u32) -> std::io::Result<()> {
-        let mut bytes = [0u8; MAX_ENTRY_BYTES];
-        bytes[..8].copy_from_slice(&key.to_le_bytes());
-        let delta = value.wrapping_sub(self.last) as i32;
-        let mut zigzag = ((delta << 1) ^ (delta >> 31)) as u32;
-        let mut len = 8;
-        while zigzag >= 0x80 {
-            bytes[len] = (zigzag as u8) | 0x80;
-            zigzag >>= 7;
-            len += 1;
+        if self.buf.capacity() - self.buf.len() < WRITE_SLACK {
+            self.flush()?;
         }
-        bytes[len] = zigzag as u8;
+        let delta = value.wrapping_sub(self.last) as i32;
+        let (varint, varint_len) = pack_varint(((delta << 1) ^ (delta >> 31)) as u32);
+        let mut entry = [0u8; WRITE_SLACK];
+        entry[..8].copy_from_slice(&key.to_le_bytes());
+        entry[8..].copy_from_slice(&varint.to_le_bytes());
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&entry);
+        self.buf.truncate(at + 8 + varint_len);
         self.last = value;
         self.count += 1;
-        self.writer.write_all(&bytes[..=len])
+        Ok(())
+    }
+
+    /// Writes the buffered bytes to the file.
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
     }
 
     /// Flushes the buffer and returns the file and its number of entries.
-    pub(super) fn finish(self) -> std::io::Result<(File, u64)> {
-        let count = self.count;
-        let file = self.writer.into_inner().map_err(|e| e.into_error())?;
-        Ok((file, count))
+    pub(super) fn finish(mut self) -> std::io::Result<(File, u64)> {
+        self.flush()?;
+        Ok((self.file, self.count))
     }
 
     /// Appends raw bytes, to test how damaged files are read.
     #[cfg(test)]
     pub(super) fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.writer.write_all(bytes)
+        self.flush()?;
+        self.file.write_all(bytes)
     }
+}
+
+/// Bytes an entry is written with: the key and a word for the varint
+/// (whose at most 5 bytes the buffer's length keeps).
+const WRITE_SLACK: usize = 16;
+
+/// `value` as a LEB128 varint in the low bytes of a word, and its length.
+#[inline]
+fn pack_varint(mut value: u32) -> (u64, usize) {
+    let mut packed = 0u64;
+    let mut len = 0;
+    while value >= 0x80 {
+        packed |= u64::from((value as u8) | 0x80) << (8 * len);
+        value >>= 7;
+        len += 1;
+    }
+    packed |= u64::from(value) << (8 * len);
+    (packed, len + 1)
 }
 
 /// Calls `f` with every entry of `file`, from its start; `expected` is the
