@@ -281,14 +281,19 @@ mod tests {
 
     #[test]
     fn sorting_hashes_handles_crowded_buckets_and_extremes() {
-        // Every value in one bucket, the extremes of the range, and a
-        // bucket just under the fallback's threshold.
+        // Every value equal: one bucket, the fallback.
         let same = vec![7u64; 500];
         assert_eq!(sort_hashes(same.clone()), same);
-        let mut edges: Vec<u64> =
-            (0..200).map(|i| if i % 2 == 0 { u64::MAX - i } else { i }).collect();
-        edges.extend((0..32).map(|i| (1u64 << 63) + i));
-        assert_eq!(sort_hashes(edges.clone()), sorted_by_comparison(edges));
+        // 134 to 135 values make 256 buckets, one per top byte: the
+        // extremes of the range, one value in each of 100 buckets (odd top
+        // bytes), and a crowded bucket (top byte 2) in reverse order, at
+        // the fallback's threshold (32: insertion sort) and over it (33).
+        for crowded in [32u64, 33] {
+            let mut values = vec![u64::MAX, 0];
+            values.extend((0..100u64).map(|i| ((2 * i + 1) << 56) | i));
+            values.extend((0..crowded).rev().map(|k| (2 << 56) | (k * 7)));
+            assert_eq!(sort_hashes(values.clone()), sorted_by_comparison(values));
+        }
     }
 
     #[test]
