@@ -98,7 +98,7 @@ impl ShingleHasher {
 /// `sort_unstable`. Values that are not spread (many sharing their top
 /// bits) fall back to `sort_unstable`, so the cost stays `O(n log n)`
 /// whatever the input.
-pub(crate) fn sort_hashes(mut hashes: Vec<u64>) -> Vec<u64> {
+fn sort_hashes(mut hashes: Vec<u64>) -> Vec<u64> {
     /// Below this many values the comparison sort is as fast.
     const MIN_BUCKETED: usize = 64;
     /// A bucket this full means the values are not spread evenly.
