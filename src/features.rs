@@ -115,6 +115,11 @@ impl Featurizer {
         self.shingler.size()
     }
 
+    /// The word shingler in use.
+    pub fn shingler(&self) -> &ShingleHasher {
+        &self.shingler
+    }
+
     /// Normalizes, shingles, sketches and winnows one text.
     pub fn featurize(&self, text: &str) -> DocFeatures {
         let mut tokens = Vec::new();

@@ -62,6 +62,16 @@ impl ShingleHasher {
         xxh3_64_with_seed(&bytes[..8 * window.len()], SHINGLE_HASH_SEED)
     }
 
+    /// Number of shingles [`ShingleHasher::shingles_into`] yields for a
+    /// document of `tokens` tokens (counting repeats).
+    pub fn sequence_len(&self, tokens: usize) -> usize {
+        match tokens {
+            0 => 0,
+            t if t < self.size => 1,
+            t => t - self.size + 1,
+        }
+    }
+
     /// Appends the hash of every shingle of `tokens`, in order (with
     /// repeats), to `out`.
     ///
@@ -156,6 +166,21 @@ impl ShingleSet {
         let mut hashes = sort_hashes(hashes);
         hashes.dedup();
         hashes.shrink_to_fit();
+        ShingleSet { hashes }
+    }
+
+    /// This set without the hashes in `remove` (sorted), in one merge.
+    pub fn without(&self, remove: &[u64]) -> ShingleSet {
+        let mut hashes = Vec::with_capacity(self.hashes.len());
+        let mut j = 0;
+        for &h in &self.hashes {
+            while j < remove.len() && remove[j] < h {
+                j += 1;
+            }
+            if remove.get(j) != Some(&h) {
+                hashes.push(h);
+            }
+        }
         ShingleSet { hashes }
     }
 
@@ -268,6 +293,29 @@ mod tests {
             let copies: Vec<u64> = hashes.iter().copied().take(repeats).collect();
             hashes.extend(copies);
             prop_assert_eq!(sort_hashes(hashes.clone()), sorted_by_comparison(hashes));
+        }
+
+        #[test]
+        fn without_is_the_set_difference(
+            set in prop::collection::vec(0u64..200, 0..100),
+            remove in prop::collection::vec(0u64..200, 0..40),
+        ) {
+            let set = ShingleSet::from_hashes(set);
+            let mut remove = remove;
+            remove.sort_unstable();
+            remove.dedup();
+            let expected: Vec<u64> =
+                set.as_slice().iter().copied().filter(|h| !remove.contains(h)).collect();
+            let kept = set.without(&remove);
+            prop_assert_eq!(kept.as_slice(), &expected[..]);
+        }
+
+        #[test]
+        fn sequence_len_counts_the_shingles_yielded(tokens in 0usize..20, size in 1usize..8) {
+            let shingler = ShingleHasher::new(size).unwrap();
+            let mut out = Vec::new();
+            shingler.shingles_into(&vec![1; tokens], &mut out);
+            prop_assert_eq!(shingler.sequence_len(tokens), out.len());
         }
 
         #[test]

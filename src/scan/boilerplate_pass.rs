@@ -5,7 +5,8 @@
 //! (shingle, doc) spill ──batch by batch: the entries a FrequencyFilter
 //!     passes, sorted; runs ≥ min_df──▶
 //!     (shingle, doc) of frequent shingles, spread by document range ──▶
-//!     per document: re-tokenize its text, find short frequent runs ──▶
+//!     per document: every run short by its counts, or else re-tokenize
+//!     its text and find the short frequent runs ──▶
 //!     content/boilerplate sets stored; boilerplate fingerprints marked
 //!     removed in the passage spill
 //! ```
@@ -17,10 +18,11 @@
 use rayon::prelude::*;
 
 use crate::Result;
-use crate::boilerplate::{FrequentShingles, boilerplate_shingles};
+use crate::boilerplate::{FrequentShingles, all_runs_short, boilerplate_shingles};
 use crate::frequency_filter::FrequencyFilter;
 use crate::passage::winnow;
 use crate::progress::{Progress, Stage};
+use crate::shingle::ShingleSet;
 use crate::spill::{EntrySpill, Resources};
 
 use super::corpus::{Corpus, encode_sets};
@@ -61,7 +63,7 @@ fn retain_in_parallel(batch: &mut Vec<(u64, u32)>, keep: impl Fn(&(u64, u32)) ->
 /// What was found for one document with boilerplate.
 struct Found {
     doc: u32,
-    content: Vec<u64>,
+    content: ShingleSet,
     boilerplate: Vec<u64>,
     removed_fingerprints: Vec<u64>,
 }
@@ -130,6 +132,9 @@ impl Scanner {
         progress.finish();
         progress.start(Stage::Boilerplate, None);
 
+        // Sets stored by the first pass are read back below while new ones
+        // are appended after them.
+        corpus.set_store.flush()?;
         let mut with_boilerplate = 0u64;
         frequent.drain(
             budget,
@@ -159,9 +164,35 @@ impl Scanner {
     }
 
     /// The boilerplate of one document, given its frequent shingles.
+    ///
+    /// When its counts show that every run of frequent shingles is short
+    /// (see [`all_runs_short`]), they are all boilerplate, and the content
+    /// is its stored set without them; its text is not read again. Its
+    /// passage fingerprints are not known then, so every boilerplate
+    /// shingle is marked removed from the passage entries: a mark that
+    /// matches no fingerprint of the document removes nothing.
     fn boilerplate_of(&self, corpus: &Corpus, entries: &[(u64, u32)]) -> Result<Option<Found>> {
         let doc = entries[0].1;
-        let frequent = FrequentShingles::from_sorted(entries.iter().map(|e| e.0).collect());
+        let frequent: Vec<u64> = entries.iter().map(|e| e.0).collect();
+        let counts = corpus.docs.record(doc)?.counts;
+        let positions = self.featurizer.shingler().sequence_len(counts.tokens as usize);
+        let short = all_runs_short(
+            frequent.len(),
+            positions,
+            counts.shingles as usize,
+            self.config.shingle_size,
+            self.config.boilerplate.max_run_tokens,
+        );
+        if short {
+            let content = corpus.load_sets(doc)?.content.without(&frequent);
+            return Ok(Some(Found {
+                doc,
+                content,
+                boilerplate: frequent.clone(),
+                removed_fingerprints: frequent,
+            }));
+        }
+        let frequent = FrequentShingles::from_sorted(frequent);
         let text = corpus.load_text(doc, &self.featurizer)?;
         Ok(self.split_boilerplate(&text.sequence.hashes, &frequent).map(
             |(content, boilerplate, removed_fingerprints)| Found {
@@ -179,7 +210,7 @@ impl Scanner {
         &self,
         hashes: &[u64],
         frequent: &FrequentShingles,
-    ) -> Option<(Vec<u64>, Vec<u64>, Vec<u64>)> {
+    ) -> Option<(ShingleSet, Vec<u64>, Vec<u64>)> {
         let bp = boilerplate_shingles(
             hashes,
             self.config.shingle_size,
@@ -190,9 +221,8 @@ impl Scanner {
             return None;
         }
         let is_bp = |h: &u64| bp.binary_search(h).is_ok();
-        let mut content: Vec<u64> = hashes.iter().copied().filter(|h| !is_bp(h)).collect();
-        content.sort_unstable();
-        content.dedup();
+        let content =
+            ShingleSet::from_hashes(hashes.iter().copied().filter(|h| !is_bp(h)).collect());
         let mut removed: Vec<u64> =
             winnow(hashes, self.config.winnow_window).into_iter().filter(is_bp).collect();
         removed.sort_unstable();
@@ -228,7 +258,7 @@ impl Scanner {
         let mut buf = Vec::new();
         for f in found {
             buf.clear();
-            encode_sets(&f.content, &f.boilerplate, &mut buf);
+            encode_sets(f.content.as_slice(), &f.boilerplate, &mut buf);
             let sets = corpus.set_store.append(&buf)?;
             corpus.content_len[f.doc as usize] = f.content.len() as u32;
             let count = f.boilerplate.len() as u32;

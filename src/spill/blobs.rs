@@ -122,6 +122,15 @@ impl BlobStore {
         Ok(at)
     }
 
+    /// Flushes buffered writes, so that every blob appended so far can be
+    /// read; appending may go on.
+    pub fn flush(&mut self) -> crate::Result<()> {
+        if let Backend::File { writer: Some(w), path_hint, .. } = &mut self.backend {
+            w.flush().map_err(|e| crate::Error::io(path_hint.as_path(), e))?;
+        }
+        Ok(())
+    }
+
     /// Ends the writing phase: flushes buffered writes so that every blob
     /// can be read. Appending afterwards is an error.
     pub fn seal(&mut self) -> crate::Result<()> {
@@ -153,7 +162,7 @@ impl BlobStore {
     }
 
     /// Reads a blob into `buf` (replacing its content). The store must be
-    /// sealed.
+    /// sealed, or flushed since the blob was appended.
     pub fn read_into(&self, at: BlobRef, buf: &mut Vec<u8>) -> io::Result<()> {
         buf.clear();
         match &self.backend {
@@ -260,6 +269,19 @@ mod tests {
         round_trip(BlobStore::in_dir(dir.path()).unwrap());
         // The file is anonymous: nothing is left in the directory.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn flushed_blobs_are_read_while_appending_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        for mut store in [BlobStore::in_memory(), BlobStore::in_dir(dir.path()).unwrap()] {
+            let a = store.append(b"first pass").unwrap();
+            store.flush().unwrap();
+            let b = store.append(b"second pass").unwrap();
+            assert_eq!(store.read(a).unwrap(), b"first pass");
+            store.seal().unwrap();
+            assert_eq!(store.read(b).unwrap(), b"second pass");
+        }
     }
 
     #[test]
