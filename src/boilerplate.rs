@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn counts_that_allow_a_long_run_are_not_judged_short() {
         // 20 distinct frequent shingles in a row cover 24 tokens of 5-word
-        // shingles: with runs of 20 tokens long, they are content.
+        // shingles: a run of 20 tokens or more is content, so they are.
         let frequent = FrequentShingles { hashes: (100..120).collect() };
         let seq: Vec<u64> = (100..120).collect();
         assert!(boilerplate_shingles(&seq, 5, &frequent, 20).is_empty());
