@@ -176,11 +176,6 @@ pub fn all_runs_short(
     longest_run + shingle_size.saturating_sub(1) < max_run_tokens
 }
 
-/// `set` without the shingles in `remove` (both sorted).
-pub fn without(set: &ShingleSet, remove: &[u64]) -> ShingleSet {
-    set.without(remove)
-}
-
 /// Byte ranges of `text` that are boilerplate: runs of tokens every one of
 /// whose shingles is in `boilerplate` (sorted), as shown dimmed in reports.
 /// `sequence` is the text's [`crate::features::ShingleSequence`].
@@ -253,7 +248,7 @@ mod tests {
         let mut seq: Vec<u64> = vec![100, 1];
         seq.extend(100..150);
         assert!(boilerplate_shingles(&seq, 5, &frequent, 30).is_empty());
-        assert_eq!(without(&set(&[1, 2, 3]), &[2]), set(&[1, 3]));
+        assert_eq!(set(&[1, 2, 3]).without(&[2]), set(&[1, 3]));
     }
 
     proptest::proptest! {

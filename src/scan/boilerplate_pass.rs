@@ -7,7 +7,7 @@
 //!     (shingle, doc) of frequent shingles, spread by document range ──▶
 //!     per document: every run short by its counts, or else re-tokenize
 //!     its text and find the short frequent runs ──▶
-//!     content/boilerplate sets stored; boilerplate fingerprints marked
+//!     content/boilerplate sets stored; boilerplate shingles marked
 //!     removed in the passage spill
 //! ```
 //!
@@ -65,7 +65,6 @@ struct Found {
     doc: u32,
     content: ShingleSet,
     boilerplate: Vec<u64>,
-    removed_fingerprints: Vec<u64>,
 }
 
 impl Scanner {
@@ -167,50 +166,36 @@ impl Scanner {
     ///
     /// When its counts show that every run of frequent shingles is short
     /// (see [`all_runs_short`]), they are all boilerplate, and the content
-    /// is its stored set without them; its text is not read again. Its
-    /// passage fingerprints are not known then, so every boilerplate
-    /// shingle is marked removed from the passage entries: a mark that
-    /// matches no fingerprint of the document removes nothing.
+    /// is its stored set without them; its text is not read again.
     fn boilerplate_of(&self, corpus: &Corpus, entries: &[(u64, u32)]) -> Result<Option<Found>> {
         let doc = entries[0].1;
         let frequent: Vec<u64> = entries.iter().map(|e| e.0).collect();
-        let counts = corpus.docs.record(doc)?.counts;
-        let positions = self.featurizer.shingler().sequence_len(counts.tokens as usize);
+        let record = corpus.docs.record(doc)?;
         let short = all_runs_short(
             frequent.len(),
-            positions,
-            counts.shingles as usize,
+            self.featurizer.shingler().sequence_len(record.counts.tokens as usize),
+            record.counts.shingles as usize,
             self.config.shingle_size,
             self.config.boilerplate.max_run_tokens,
         );
         if short {
-            let content = corpus.load_sets(doc)?.content.without(&frequent);
-            return Ok(Some(Found {
-                doc,
-                content,
-                boilerplate: frequent.clone(),
-                removed_fingerprints: frequent,
-            }));
+            let content = corpus.sets_at(record.sets)?.content.without(&frequent);
+            return Ok(Some(Found { doc, content, boilerplate: frequent }));
         }
         let frequent = FrequentShingles::from_sorted(frequent);
         let text = corpus.load_text(doc, &self.featurizer)?;
-        Ok(self.split_boilerplate(&text.sequence.hashes, &frequent).map(
-            |(content, boilerplate, removed_fingerprints)| Found {
-                doc,
-                content,
-                boilerplate,
-                removed_fingerprints,
-            },
-        ))
+        Ok(self
+            .split_boilerplate(&text.sequence.hashes, &frequent)
+            .map(|(content, boilerplate)| Found { doc, content, boilerplate }))
     }
 
-    /// A shingle sequence's content shingles, boilerplate shingles and
-    /// boilerplate passage fingerprints; `None` when it has no boilerplate.
+    /// A shingle sequence's content shingles and boilerplate shingles;
+    /// `None` when it has no boilerplate.
     fn split_boilerplate(
         &self,
         hashes: &[u64],
         frequent: &FrequentShingles,
-    ) -> Option<(ShingleSet, Vec<u64>, Vec<u64>)> {
+    ) -> Option<(ShingleSet, Vec<u64>)> {
         let bp = boilerplate_shingles(
             hashes,
             self.config.shingle_size,
@@ -220,14 +205,10 @@ impl Scanner {
         if bp.is_empty() {
             return None;
         }
-        let is_bp = |h: &u64| bp.binary_search(h).is_ok();
-        let content =
-            ShingleSet::from_hashes(hashes.iter().copied().filter(|h| !is_bp(h)).collect());
-        let mut removed: Vec<u64> =
-            winnow(hashes, self.config.winnow_window).into_iter().filter(is_bp).collect();
-        removed.sort_unstable();
-        removed.dedup();
-        Some((content, bp, removed))
+        let content = ShingleSet::from_hashes(
+            hashes.iter().copied().filter(|h| bp.binary_search(h).is_err()).collect(),
+        );
+        Some((content, bp))
     }
 
     /// The passage fingerprints of `text` that a scan in which `frequent`
@@ -245,10 +226,20 @@ impl Scanner {
         frequent: &FrequentShingles,
     ) -> Option<(usize, Vec<u64>)> {
         let sequence = self.featurizer.sequence(text);
-        self.split_boilerplate(&sequence.hashes, frequent).map(|parts| (parts.0.len(), parts.2))
+        let (content, bp) = self.split_boilerplate(&sequence.hashes, frequent)?;
+        let mut removed: Vec<u64> = winnow(&sequence.hashes, self.config.winnow_window)
+            .into_iter()
+            .filter(|h| bp.binary_search(h).is_ok())
+            .collect();
+        removed.sort_unstable();
+        removed.dedup();
+        Some((content.len(), removed))
     }
 
-    /// Stores the new sets and marks the boilerplate fingerprints removed.
+    /// Stores the new sets and marks the boilerplate shingles removed from
+    /// the passage entries. The fingerprints among them are the ones
+    /// removed; a mark that matches no fingerprint of the document removes
+    /// nothing, so the fingerprints need not be worked out from the text.
     fn store_boilerplate(
         &self,
         corpus: &mut Corpus,
@@ -271,8 +262,8 @@ impl Scanner {
                 }
                 corpus.docs.set_record(m, &record)?;
             }
-            for fp in f.removed_fingerprints {
-                passages.push(passages.partition_of_hash(fp), fp, f.doc | REMOVED)?;
+            for h in f.boilerplate {
+                passages.push(passages.partition_of_hash(h), h, f.doc | REMOVED)?;
             }
         }
         Ok(())

@@ -11,7 +11,7 @@ use crate::Result;
 use crate::duplicates::DuplicateGroups;
 use crate::features::{Featurizer, ShingleSequence};
 use crate::shingle::ShingleSet;
-use crate::spill::{BlobStore, bytes_to_u64s, u64s_to_bytes};
+use crate::spill::{BlobRef, BlobStore, bytes_to_u64s, u64s_to_bytes};
 
 use super::docs::DocTable;
 use super::scratch_error;
@@ -91,7 +91,11 @@ impl Corpus {
 
     /// The sets of `doc` (those of its representative).
     pub fn load_sets(&self, doc: u32) -> Result<DocSets> {
-        let at = self.docs.record(self.rep(doc))?.sets;
+        self.sets_at(self.docs.record(self.rep(doc))?.sets)
+    }
+
+    /// The sets stored at `at` (a distinct document's record says where).
+    pub fn sets_at(&self, at: BlobRef) -> Result<DocSets> {
         if at.is_empty() {
             return Ok(DocSets::default());
         }
