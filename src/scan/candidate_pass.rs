@@ -1,22 +1,27 @@
 //! Pass 3 of a scan: band keys and passage fingerprints → candidate pairs.
 //!
 //! ```text
-//! (band key, doc) spill ──group──▶ pairs tagged with their view ─┐
-//! (fingerprint, doc) spill ──drop boilerplate, group──▶ pairs ───┴▶ pair spill
+//! (band key, doc) spill ──group, check band tags──▶ pairs tagged with their view ─┐
+//! (fingerprint, doc) spill ──drop boilerplate, group──▶ pairs ──────────────────┴▶ pair spill
 //! pair spill ──sort, count──▶ distinct candidate pairs
 //! ```
 //!
 //! A pair is a candidate when the word view put it in one bucket, when the
 //! immutable or character view put it in the same bucket in at least two
 //! bands (see [`crate::spin::SPIN_MIN_BANDS`]), or when it shares at least
-//! [`crate::passage::PassageConfig::min_shared`] passage fingerprints. Grouping and counting go partition by partition, so the
-//! memory they need is bounded by the sort budget, not by the corpus. Only
-//! the final list of distinct candidates is held whole.
+//! [`crate::passage::PassageConfig::min_shared`] passage fingerprints.
+//! Grouping and counting go partition by partition, so the memory they need
+//! is bounded by the sort budget, not by the corpus. Only the final list of
+//! distinct candidates is held whole, and, while buckets are grouped, a
+//! 16-bit tag of each document's character-view band keys: unrelated texts
+//! share one character band at a fixed rate, so without them the pair spill
+//! would grow with the square of the corpus (see
+//! [`crate::candidates::BandTags`]).
 
 use rayon::prelude::*;
 
 use crate::Result;
-use crate::candidates::{GroupPairs, group_entries, unpack};
+use crate::candidates::{BandTags, GroupPairs, group_entries, unpack};
 use crate::passage::passage_hub;
 use crate::progress::{Progress, Stage};
 use crate::spill::{EntrySpill, Resources, mix};
@@ -29,6 +34,8 @@ use super::{ScanStats, Scanner};
 
 /// Tag of pairs from passage fingerprints (views are 0, 1, 2).
 pub(crate) const PASSAGE_TAG: u32 = 3;
+/// The character view's number among the band views.
+pub(crate) const CHAR_VIEW: u32 = 2;
 
 /// Which views make a pair a candidate, given the tags of its pair entries
 /// (one per band shared in views 0 to 2, one per passage shared): the
@@ -47,8 +54,54 @@ pub(crate) fn candidate_views(tags: impl Iterator<Item = u32>, min_shared: u32) 
 }
 /// Pairs gathered before they are written to the pair spill.
 const FLUSH_PAIRS: usize = 1 << 20;
+/// Band groups paired by one task.
+const GROUPS_PER_TASK: usize = 1024;
+
+/// Consecutive runs of `groups` that pair into about [`FLUSH_PAIRS`] pairs
+/// each (a group larger than `cap` pairs through its hub), so that the
+/// pairs of one run can be gathered in memory.
+fn rounds_of_pairs(groups: &[(u64, Vec<u32>)], cap: usize) -> Vec<&[(u64, Vec<u32>)]> {
+    let mut rounds = Vec::new();
+    let (mut start, mut pairs) = (0, 0);
+    for (i, (_, members)) in groups.iter().enumerate() {
+        let m = members.len();
+        pairs += if m > cap { m - 1 } else { m * (m - 1) / 2 };
+        if pairs >= FLUSH_PAIRS {
+            rounds.push(&groups[start..=i]);
+            (start, pairs) = (i + 1, 0);
+        }
+    }
+    if start < groups.len() {
+        rounds.push(&groups[start..]);
+    }
+    rounds
+}
 
 impl Scanner {
+    /// The pairs of some band groups, tagged with their view, and the groups
+    /// that were too large to pair in full. A pair from the character view
+    /// needs a second shared band to become a candidate, so the pairs whose
+    /// band tags rule that out are left out here (see [`BandTags`]).
+    pub(super) fn band_pairs(
+        &self,
+        groups: &[(u64, Vec<u32>)],
+        char_tags: &BandTags,
+    ) -> (Vec<(u64, u32)>, GroupPairs) {
+        let mut oversized = GroupPairs::new(self.config.bucket_cap);
+        let mut packed = Vec::new();
+        for (key, members) in groups {
+            let view = ((key >> 8) & 0xff) as u32;
+            // An oversized bucket's hub is its first member.
+            oversized.emit(members, members[0], |p| {
+                let (a, b) = unpack(p);
+                if view != CHAR_VIEW || char_tags.share_at_least(a, b, CHAR_MIN_BANDS) {
+                    packed.push((p, view));
+                }
+            });
+        }
+        (packed, oversized)
+    }
+
     /// Distinct candidate pairs `(a, b)`, `a < b`, sorted.
     pub(super) fn find_candidate_pairs(
         &self,
@@ -65,28 +118,29 @@ impl Scanner {
 
         let mut band_groups = GroupPairs::new(self.config.bucket_cap);
         let strategy = self.config.banding;
+        let char_tags = corpus.char_tags.load()?;
         bands.drain(
             budget,
             |key, _| key,
             |batch| {
                 progress.advance(batch.len() as u64);
-                let mut packed = Vec::new();
-                for (key, members) in group_entries(batch, strategy) {
-                    let view = ((key >> 8) & 0xff) as u32;
-                    // An oversized bucket's hub is its first member.
-                    band_groups.emit(&members, members[0], |p| packed.push((p, view)));
-                    if packed.len() >= FLUSH_PAIRS {
-                        for (pair, view) in packed.drain(..) {
+                let groups = group_entries(batch, strategy);
+                for round in rounds_of_pairs(&groups, self.config.bucket_cap) {
+                    let emitted: Vec<(Vec<(u64, u32)>, GroupPairs)> = round
+                        .par_chunks(GROUPS_PER_TASK)
+                        .map(|chunk| self.band_pairs(chunk, &char_tags))
+                        .collect();
+                    for (packed, groups) in emitted {
+                        band_groups.merge(groups);
+                        for (pair, view) in packed {
                             pairs.push(pairs.partition_of_hash(mix(pair)), pair, view)?;
                         }
                     }
                 }
-                for (pair, view) in packed {
-                    pairs.push(pairs.partition_of_hash(mix(pair)), pair, view)?;
-                }
                 Ok(())
             },
         )?;
+        drop(char_tags);
         let mut passage_groups = GroupPairs::new(self.config.passage.group_cap);
         passages.drain(
             budget,

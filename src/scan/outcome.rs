@@ -59,7 +59,9 @@ pub struct ScanStats {
     /// examined.
     pub rewrite_checks: u64,
     /// Pairs emitted by all groups (band buckets and passage groups) before
-    /// they were counted: the work of candidate search.
+    /// they were counted: the work of candidate search. Pairs from the
+    /// character view count only when their band tags allow a second
+    /// shared band (see [`crate::candidates::BandTags`]).
     pub candidate_entries: u64,
     /// Distinct candidate pairs verified.
     pub candidate_pairs: u64,

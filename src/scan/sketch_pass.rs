@@ -30,7 +30,8 @@ use crate::spin::MIN_REWRITE_TOKENS;
 use crate::{Error, Result};
 
 use super::Scanner;
-use super::corpus::{Corpus, encode_sets};
+use super::candidate_pass::CHAR_VIEW;
+use super::corpus::{Corpus, StoredBandTags, encode_sets};
 use super::docs::{DocCounts, DocRecord, DocTable, StoredDoc};
 
 /// Documents sketched together.
@@ -138,7 +139,12 @@ impl Scanner {
         I: Iterator<Item = T> + Send,
     {
         progress.start(Stage::Sketching, None);
-        let builder = CorpusBuilder::new(resources)?;
+        let char_bands = if self.config.spin.enabled && self.config.spin.char_ngram > 0 {
+            self.char_lsh().bands
+        } else {
+            0
+        };
+        let builder = CorpusBuilder::new(resources, char_bands)?;
         let built = std::thread::scope(|scope| {
             let (batch_tx, batch_rx) = sync_channel::<Vec<T>>(1);
             scope.spawn(move || {
@@ -246,12 +252,15 @@ struct CorpusBuilder {
     /// document instead of 32 for the whole hash).
     seen: HashMap<u64, (u32, u32)>,
     spills: Spills,
+    char_tags: StoredBandTags,
     counts: SketchCounts,
     buf: Vec<u8>,
 }
 
 impl CorpusBuilder {
-    fn new(resources: &Resources) -> Result<Self> {
+    /// A builder; `char_bands` is the number of bands of the character view
+    /// (0: the view is off).
+    fn new(resources: &Resources, char_bands: usize) -> Result<Self> {
         let spill = &resources.spill;
         let partitions = partitions_for(spill);
         Ok(CorpusBuilder {
@@ -266,6 +275,7 @@ impl CorpusBuilder {
                 passages: resources.entry_spill(partitions)?,
                 bands: resources.entry_spill(partitions)?,
             },
+            char_tags: StoredBandTags::new(spill, char_bands)?,
             counts: SketchCounts::default(),
             buf: Vec::new(),
         })
@@ -316,6 +326,9 @@ impl CorpusBuilder {
             }
         };
         self.representative_of.push(representative);
+        self.char_tags.push(
+            s.band_keys.iter().filter(|&&(vb, _)| u32::from(vb >> 8) == CHAR_VIEW).map(|&(_, k)| k),
+        )?;
         if representative != doc || s.content_hash.is_none() {
             self.content_len.push(0);
             return self.docs.push(&s.id, &record);
@@ -342,6 +355,7 @@ impl CorpusBuilder {
 
     fn finish(mut self) -> Result<(Corpus, Spills, SketchCounts)> {
         self.doc_store.seal()?;
+        self.char_tags.seal()?;
         self.docs.seal(Arc::new(self.doc_store))?;
         if let Some(id) = self.docs.first_repeated_id() {
             return Err(Error::DuplicateId(id.to_owned()));
@@ -349,8 +363,13 @@ impl CorpusBuilder {
         let docs = self.docs;
         let groups =
             DuplicateGroups::from_representatives(self.representative_of, self.counts.distinct);
-        let corpus =
-            Corpus { docs, groups, content_len: self.content_len, set_store: self.set_store };
+        let corpus = Corpus {
+            docs,
+            groups,
+            content_len: self.content_len,
+            char_tags: self.char_tags,
+            set_store: self.set_store,
+        };
         Ok((corpus, self.spills, self.counts))
     }
 }

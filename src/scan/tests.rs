@@ -219,3 +219,62 @@ fn scratch_files_and_tiny_sort_budgets_give_the_same_outcome() {
     // Scratch files are anonymous: nothing is left behind.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn character_view_pairs_reach_the_pair_spill_only_with_two_shared_band_tags() {
+    use crate::candidates::{BandTags, band_entry_key, pack};
+    use candidate_pass::CHAR_VIEW;
+    let scanner = Scanner::new(ScanConfig::default()).unwrap();
+    let keys = |doc: u32| (0..8).map(move |band| (doc + 1) << 24 | band << 16);
+    let mut tags = BandTags::new(8);
+    // Doc 1 shares band 5 with doc 0; doc 2 shares bands 5 and 6.
+    tags.push(keys(0));
+    tags.push(keys(1).enumerate().map(|(b, k)| if b == 5 { keys(0).nth(5).unwrap() } else { k }));
+    tags.push(
+        keys(2)
+            .enumerate()
+            .map(|(b, k)| if (5..=6).contains(&b) { keys(0).nth(b).unwrap() } else { k }),
+    );
+    let view_band = |view: u32, band: usize| (view << 8) as usize | band;
+    let groups = vec![
+        (band_entry_key(view_band(CHAR_VIEW, 5), 7), vec![0, 1, 2]),
+        (band_entry_key(view_band(0, 5), 9), vec![0, 1]),
+    ];
+    let (mut packed, _) = scanner.band_pairs(&groups, &tags);
+    packed.sort_unstable();
+    assert_eq!(packed, [(pack(0, 1), 0), (pack(0, 2), CHAR_VIEW)]);
+}
+
+#[test]
+fn character_view_candidates_are_the_pairs_with_two_shared_character_bands() {
+    // Copies with one character misread in every third word: few shared
+    // word or immutable shingles, many shared character n-grams.
+    let misread = |text: &str| -> String {
+        let words = text.split(' ').enumerate();
+        let noisy = words.map(|(i, w)| if i % 3 == 0 { w.replacen('w', "v", 1) } else { w.into() });
+        noisy.collect::<Vec<String>>().join(" ")
+    };
+    let mut texts = Vec::new();
+    for n in 0..6 {
+        let text = article(90 + n, 300);
+        texts.push((format!("a{n}"), misread(&text)));
+        texts.push((format!("b{n}"), text));
+    }
+    let scanner = Scanner::new(ScanConfig::default()).unwrap();
+    let docs = || texts.iter().map(|(id, t)| Document::new(id, t)).collect::<Vec<_>>();
+    let char_keys: Vec<Vec<(u16, u32)>> = docs()
+        .into_iter()
+        .map(|d| scanner.sketch(d).band_keys)
+        .map(|keys| keys.into_iter().filter(|&(vb, _)| u32::from(vb >> 8) == 2).collect())
+        .collect();
+    let mut expected = 0;
+    for (i, a) in char_keys.iter().enumerate() {
+        for b in &char_keys[i + 1..] {
+            let shared = a.iter().filter(|k| b.contains(k)).count() as u32;
+            expected += u64::from(shared >= crate::spin::CHAR_MIN_BANDS);
+        }
+    }
+    assert!(expected >= 3, "the test needs pairs that share two character bands");
+    let out = scanner.scan(docs()).unwrap();
+    assert_eq!(out.stats.char_candidates, expected);
+}
