@@ -30,14 +30,14 @@ fn main() -> std::process::ExitCode {
 ///
 /// A scan's memory is mostly short-lived batches: sort buffers, spill
 /// batches, per-document vectors. Where the kernel hands out 2 MiB pages,
-/// every first touch of one zeroes all of it, and finding free 2 MiB blocks
-/// costs compaction as memory fragments. On the 2-core benchmark machine
-/// (kernel 6.18, THP left to the kernel) zeroing huge pages was 6 % of a
-/// 100k-document scan's samples, and 1M-document scans had runs with
-/// 43–52 s of system time instead of 15–20 s. With the flag set the 100k
-/// scan took 5 % less time and the 1M scan stopped having those runs
-/// (`benches/README.md`, 2026-11-24). Failing to set it (an old kernel) only
-/// leaves the kernel's default.
+/// the first touch of one zeroes all of it: zeroing huge pages was 6 % of a
+/// 100k-document scan's samples on the 2-core benchmark machine (kernel
+/// 6.18). With the flag set, measured in runs taking turns
+/// (`benches/README.md`, 2026-11-24): the 100k scan used 0.3 s less system
+/// time and 0.2 s more user time (wall time 1–2 % less), and its peak fell
+/// from 264–297 to 245–274 MiB; at 1M documents the peak fell from 340–368
+/// to 302–326 MiB. Failing to set the flag (an old kernel) only leaves the
+/// kernel's default.
 #[cfg(target_os = "linux")]
 fn avoid_transparent_huge_pages() {
     let _ = rustix::thread::disable_transparent_huge_pages(true);
