@@ -152,8 +152,11 @@ impl Featurizer {
         fingerprints.dedup();
         let shingles = ShingleSet::from_hashes(sequence);
         let signature = self.minhasher.sketch(&shingles);
-        let spin_signature =
-            self.minhasher.sketch(&self.immutable_shingler.shingle_set(&immutable));
+        // A signature is a function of the set, and sketching takes hashes in
+        // any order with repeats: the immutable shingles need no sorting.
+        let mut immutable_shingles = Vec::with_capacity(immutable.len());
+        self.immutable_shingler.shingles_into(&immutable, &mut immutable_shingles);
+        let spin_signature = self.minhasher.sketch_hashes(immutable_shingles);
         let char_signature = self.sketch_char_ngrams(stream.as_bytes());
         DocFeatures {
             content_hash,
