@@ -182,13 +182,11 @@ impl MinHasher {
         let mut add = |h: u64| {
             let bin = (((h >> 32) * k as u64) >> 32) as usize;
             let value = h as u32;
-            // An empty bin holds `u32::MAX`, which every value reaches, so
-            // one comparison covers "empty" and "smaller" (an equal value
-            // rewrites what is there).
-            if value <= mins[bin] {
-                mins[bin] = value;
-                filled[bin] = true;
-            }
+            // An empty bin holds `u32::MAX`, so one minimum covers "empty"
+            // and "smaller". Without a branch: whether a value is a new
+            // minimum is not predictable early in a stream.
+            mins[bin] = mins[bin].min(value);
+            filled[bin] = true;
             any = true;
         };
         if in_lanes {
