@@ -360,9 +360,9 @@ pub fn pack(a: u32, b: u32) -> u64 {
 /// A view that asks for two shared bands (see
 /// [`crate::spin::SPIN_MIN_BANDS`]) still puts every pair that shares one
 /// band in a bucket, and unrelated pairs do that at a fixed rate, so their
-/// number grows with the square of the corpus (67 million pairs from the
-/// character view at 1M synthetic documents, 90,224 of them with two
-/// bands). Asking the tags first keeps the rest out of the pair spill.
+/// number grows with the square of the corpus (67 million pair entries
+/// from the character view at 1M synthetic documents, for 90,224 pairs
+/// with two bands). Asking the tags first keeps the rest out of the pair spill.
 /// Documents in one bucket have the same key in that band, hence the same
 /// tag, so [`BandTags::share_at_least`] never turns down a pair that shares
 /// `n` keys; different keys have the same tag with odds 2^-16, which only

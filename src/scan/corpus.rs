@@ -77,8 +77,8 @@ const TAG_CHUNK_DOCS: usize = 1 << 14;
 ///
 /// They take 84 bytes a document for the character view. Held in memory
 /// from the first pass on, they raised the peak of a 1M-document scan from
-/// 313–336 MB to 390–418 MB, because the first two passes have the scan's
-/// peak; stored, the peak was 328–357 MB (single runs vary by about 30 MB).
+/// 302–328 MiB to 398–408 MiB, because the first two passes have the scan's
+/// peak; stored, it was 347–349 MiB.
 pub(super) struct StoredBandTags {
     pending: BandTags,
     store: BlobStore,
