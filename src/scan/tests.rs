@@ -227,7 +227,8 @@ fn character_view_pairs_reach_the_pair_spill_only_with_two_shared_band_tags() {
     let scanner = Scanner::new(ScanConfig::default()).unwrap();
     let keys = |doc: u32| (0..8).map(move |band| (doc + 1) << 24 | band << 16);
     let mut tags = BandTags::new(8);
-    // Doc 1 shares band 5 with doc 0; doc 2 shares bands 5 and 6.
+    // Doc 1 shares band 5 with doc 0; doc 2 shares bands 5 and 6 with doc 0,
+    // so only band 5 with doc 1.
     tags.push(keys(0));
     tags.push(keys(1).enumerate().map(|(b, k)| if b == 5 { keys(0).nth(5).unwrap() } else { k }));
     tags.push(
