@@ -162,7 +162,14 @@ pub struct ShingleSet {
 
 impl ShingleSet {
     /// Builds a set from hashes in any order, with repeats.
+    ///
+    /// Hashes already in strictly ascending order (a stored set read back)
+    /// are taken as they are: checking costs one pass, and stops at the
+    /// first pair out of order in any other input.
     pub fn from_hashes(hashes: Vec<u64>) -> Self {
+        if hashes.is_sorted_by(|a, b| a < b) {
+            return ShingleSet { hashes };
+        }
         let mut hashes = sort_hashes(hashes);
         hashes.dedup();
         hashes.shrink_to_fit();
@@ -293,6 +300,26 @@ mod tests {
             let copies: Vec<u64> = hashes.iter().copied().take(repeats).collect();
             hashes.extend(copies);
             prop_assert_eq!(sort_hashes(hashes.clone()), sorted_by_comparison(hashes));
+        }
+
+        #[test]
+        fn a_set_is_its_hashes_sorted_and_distinct(
+            values in prop::collection::vec(0u64..300, 0..200),
+            order in 0u8..3,
+        ) {
+            // As they come, sorted with repeats, or already a set.
+            let mut values = values;
+            if order > 0 {
+                values.sort_unstable();
+            }
+            if order > 1 {
+                values.dedup();
+            }
+            let mut expected = values.clone();
+            expected.sort_unstable();
+            expected.dedup();
+            let set = ShingleSet::from_hashes(values);
+            prop_assert_eq!(set.as_slice(), &expected[..]);
         }
 
         #[test]
