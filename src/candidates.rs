@@ -286,6 +286,11 @@ impl GroupPairs {
         GroupPairs { cap, oversized: HashMap::new() }
     }
 
+    /// Number of pairs [`GroupPairs::emit`] yields for a group of `members`.
+    pub fn pair_count(&self, members: usize) -> usize {
+        if members > self.cap { members - 1 } else { members * members.saturating_sub(1) / 2 }
+    }
+
     /// Emits the packed pairs of one group (sorted members) to `out`.
     pub fn emit(&mut self, members: &[u32], hub: u32, mut out: impl FnMut(u64)) {
         if members.len() > self.cap {
@@ -504,6 +509,14 @@ mod tests {
         assert_eq!(found.oversized.count, 1);
         assert_eq!(found.oversized.largest, 10);
         assert_eq!(found.oversized.pairs_skipped, 45 - 9);
+        // pair_count says what emit yields, in full and through a hub.
+        let pairing = GroupPairs::new(4);
+        for m in 0..10u32 {
+            let members: Vec<u32> = (0..m).collect();
+            let mut n = 0;
+            GroupPairs::new(4).emit(&members, 0, |_| n += 1);
+            assert_eq!(pairing.pair_count(m as usize), n, "{m} members");
+        }
     }
 
     #[test]

@@ -57,15 +57,17 @@ const FLUSH_PAIRS: usize = 1 << 20;
 /// Band groups paired by one task.
 const GROUPS_PER_TASK: usize = 1024;
 
-/// Consecutive runs of `groups` that pair into about [`FLUSH_PAIRS`] pairs
-/// each (a group larger than `cap` pairs through its hub), so that the
-/// pairs of one run can be gathered in memory.
-fn rounds_of_pairs(groups: &[(u64, Vec<u32>)], cap: usize) -> Vec<&[(u64, Vec<u32>)]> {
+/// Consecutive runs of `groups` that `pairing` turns into about
+/// [`FLUSH_PAIRS`] pairs each, so that the pairs of one run can be gathered
+/// in memory.
+fn rounds_of_pairs<'g>(
+    groups: &'g [(u64, Vec<u32>)],
+    pairing: &GroupPairs,
+) -> Vec<&'g [(u64, Vec<u32>)]> {
     let mut rounds = Vec::new();
     let (mut start, mut pairs) = (0, 0);
     for (i, (_, members)) in groups.iter().enumerate() {
-        let m = members.len();
-        pairs += if m > cap { m - 1 } else { m * (m - 1) / 2 };
+        pairs += pairing.pair_count(members.len());
         if pairs >= FLUSH_PAIRS {
             rounds.push(&groups[start..=i]);
             (start, pairs) = (i + 1, 0);
@@ -91,12 +93,16 @@ impl Scanner {
         let mut packed = Vec::new();
         for (key, members) in groups {
             let view = ((key >> 8) & 0xff) as u32;
+            let needs_tags = view == CHAR_VIEW;
             // An oversized bucket's hub is its first member.
             oversized.emit(members, members[0], |p| {
-                let (a, b) = unpack(p);
-                if view != CHAR_VIEW || char_tags.share_at_least(a, b, CHAR_MIN_BANDS) {
-                    packed.push((p, view));
+                if needs_tags {
+                    let (a, b) = unpack(p);
+                    if !char_tags.share_at_least(a, b, CHAR_MIN_BANDS) {
+                        return;
+                    }
                 }
+                packed.push((p, view));
             });
         }
         (packed, oversized)
@@ -125,7 +131,7 @@ impl Scanner {
             |batch| {
                 progress.advance(batch.len() as u64);
                 let groups = group_entries(batch, strategy);
-                for round in rounds_of_pairs(&groups, self.config.bucket_cap) {
+                for round in rounds_of_pairs(&groups, &band_groups) {
                     let emitted: Vec<(Vec<(u64, u32)>, GroupPairs)> = round
                         .par_chunks(GROUPS_PER_TASK)
                         .map(|chunk| self.band_pairs(chunk, &char_tags))
