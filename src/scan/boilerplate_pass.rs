@@ -23,9 +23,9 @@ use crate::frequency_filter::FrequencyFilter;
 use crate::passage::winnow;
 use crate::progress::{Progress, Stage};
 use crate::shingle::ShingleSet;
-use crate::spill::{EntrySpill, Resources};
+use crate::spill::{BlobRef, EntrySpill, Resources};
 
-use super::corpus::{Corpus, encode_sets};
+use super::corpus::{Corpus, encode_with_boilerplate};
 use super::sketch_pass::partitions_for;
 use super::{ScanStats, Scanner};
 
@@ -63,7 +63,11 @@ fn retain_in_parallel(batch: &mut Vec<(u64, u32)>, keep: impl Fn(&(u64, u32)) ->
 /// What was found for one document with boilerplate.
 struct Found {
     doc: u32,
-    content: ShingleSet,
+    /// Where its full set is stored.
+    full: BlobRef,
+    /// Its number of distinct shingles, boilerplate included.
+    shingles: u32,
+    /// Its boilerplate shingles, sorted; all of them are in its full set.
     boilerplate: Vec<u64>,
 }
 
@@ -131,9 +135,6 @@ impl Scanner {
         progress.finish();
         progress.start(Stage::Boilerplate, None);
 
-        // Sets stored by the first pass are read back below while new ones
-        // are appended after them.
-        corpus.set_store.flush()?;
         let mut with_boilerplate = 0u64;
         frequent.drain(
             budget,
@@ -165,12 +166,19 @@ impl Scanner {
     /// The boilerplate of one document, given its frequent shingles.
     ///
     /// When its counts show that every run of frequent shingles is short
-    /// (see [`all_runs_short`]), they are all boilerplate, and the content
-    /// is its stored set without them; its text is not read again.
+    /// (see [`all_runs_short`]), they are all boilerplate; its text is not
+    /// read again. Its stored set is read by neither path: the content is
+    /// the full set without the boilerplate, worked out when it is read.
     fn boilerplate_of(&self, corpus: &Corpus, entries: &[(u64, u32)]) -> Result<Option<Found>> {
         let doc = entries[0].1;
         let frequent: Vec<u64> = entries.iter().map(|e| e.0).collect();
         let record = corpus.docs.record(doc)?;
+        let found = |boilerplate| Found {
+            doc,
+            full: record.sets,
+            shingles: record.counts.shingles,
+            boilerplate,
+        };
         let short = all_runs_short(
             frequent.len(),
             self.featurizer.shingler().sequence_len(record.counts.tokens as usize),
@@ -179,14 +187,17 @@ impl Scanner {
             self.config.boilerplate.max_run_tokens,
         );
         if short {
-            let content = corpus.sets_at(record.sets)?.content.without(&frequent);
-            return Ok(Some(Found { doc, content, boilerplate: frequent }));
+            return Ok(Some(found(frequent)));
         }
         let frequent = FrequentShingles::from_sorted(frequent);
         let text = corpus.load_text(doc, &self.featurizer)?;
-        Ok(self
-            .split_boilerplate(&text.sequence.hashes, &frequent)
-            .map(|(content, boilerplate)| Found { doc, content, boilerplate }))
+        let boilerplate = boilerplate_shingles(
+            &text.sequence.hashes,
+            self.config.shingle_size,
+            &frequent,
+            self.config.boilerplate.max_run_tokens,
+        );
+        Ok((!boilerplate.is_empty()).then(|| found(boilerplate)))
     }
 
     /// A shingle sequence's content shingles and boilerplate shingles;
@@ -249,10 +260,10 @@ impl Scanner {
         let mut buf = Vec::new();
         for f in found {
             buf.clear();
-            encode_sets(f.content.as_slice(), &f.boilerplate, &mut buf);
+            encode_with_boilerplate(f.full, &f.boilerplate, &mut buf);
             let sets = corpus.set_store.append(&buf)?;
-            corpus.content_len[f.doc as usize] = f.content.len() as u32;
             let count = f.boilerplate.len() as u32;
+            corpus.content_len[f.doc as usize] = f.shingles - count;
             let members = corpus.groups.group(f.doc).map_or_else(|| vec![f.doc], <[u32]>::to_vec);
             for m in members {
                 let mut record = corpus.docs.record(m)?;

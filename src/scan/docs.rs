@@ -361,13 +361,7 @@ impl ContentSets {
     pub fn content(&self, doc: u32) -> Result<crate::shingle::ShingleSet> {
         let rep = self.representative_of[doc as usize];
         let at = self.records.get(rep)?.sets;
-        if at.is_empty() {
-            return Ok(Default::default());
-        }
-        let bytes = self.store.read(at).map_err(scratch_error)?;
-        super::corpus::decode_sets(&bytes)
-            .map(|sets| sets.content)
-            .ok_or_else(|| scratch_error(std::io::Error::other("stored shingle set is corrupt")))
+        Ok(super::corpus::read_sets(&self.store, at)?.content)
     }
 }
 

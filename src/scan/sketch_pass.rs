@@ -31,7 +31,7 @@ use crate::{Error, Result};
 
 use super::Scanner;
 use super::candidate_pass::CHAR_VIEW;
-use super::corpus::{Corpus, StoredBandTags, encode_sets};
+use super::corpus::{Corpus, StoredBandTags, encode_full_set};
 use super::docs::{DocCounts, DocRecord, DocTable, StoredDoc};
 
 /// Documents sketched together.
@@ -334,7 +334,7 @@ impl CorpusBuilder {
             return self.docs.push(&s.id, &record);
         }
         self.buf.clear();
-        encode_sets(s.shingles.as_slice(), &[], &mut self.buf);
+        encode_full_set(s.shingles.as_slice(), &mut self.buf);
         record.sets = self.set_store.append(&self.buf)?;
         self.counts.distinct += 1;
         self.docs.push(&s.id, &record)?;

@@ -279,3 +279,49 @@ fn character_view_candidates_are_the_pairs_with_two_shared_character_bands() {
     let out = scanner.scan(docs()).unwrap();
     assert_eq!(out.stats.char_candidates, expected);
 }
+
+#[test]
+fn a_document_with_boilerplate_keeps_its_full_set_and_its_content_count() {
+    // Eight pages of one template: three carry a short story of their own
+    // (every run of frequent shingles is short, decided from counts), five
+    // the same long story (frequent, but a long run: decided from the text).
+    let shared = article(61, 200);
+    let texts: Vec<String> = (0..8)
+        .map(|n| page(6, n, &if n < 3 { article(100 + n, 40) } else { shared.clone() }))
+        .collect();
+    let scanner = Scanner::new(ScanConfig::default()).unwrap();
+    let resources = Resources::default();
+    let docs = texts.iter().enumerate().map(|(n, t)| Document::new(format!("p{n}"), t));
+    let (mut corpus, spills, _) = scanner
+        .sketch_all(docs, |d| d.body.len(), |d| scanner.sketch(d), &resources, &Silent)
+        .unwrap();
+    let mut passages = spills.passages;
+    let mut stats = ScanStats::default();
+    scanner
+        .find_boilerplate(
+            &mut corpus,
+            spills.frequencies,
+            &mut passages,
+            &resources,
+            &Silent,
+            &mut stats,
+        )
+        .unwrap();
+    assert_eq!(stats.documents_with_boilerplate, 8);
+    for (d, text) in texts.iter().enumerate() {
+        let d = d as u32;
+        let full = scanner.featurizer.featurize(text).shingles;
+        let sets = corpus.load_sets(d).unwrap();
+        assert!(!sets.boilerplate.is_empty(), "page {d}");
+        assert!(sets.boilerplate.iter().all(|&h| !sets.content.contains(h)), "page {d}");
+        let mut union: Vec<u64> =
+            sets.content.as_slice().iter().chain(&sets.boilerplate).copied().collect();
+        union.sort_unstable();
+        assert_eq!(union, full.as_slice(), "page {d}");
+        assert_eq!(corpus.content_len(d) as usize, sets.content.len(), "page {d}");
+        // The shared story is content, not boilerplate.
+        if d >= 3 {
+            assert!(sets.content.len() > 150, "page {d}: {}", sets.content.len());
+        }
+    }
+}
