@@ -141,10 +141,7 @@ impl Featurizer {
             }
             prev_end = Some(span.end);
         });
-        let content_hash = (!tokens.is_empty()).then(|| {
-            let bytes: Vec<u8> = tokens.iter().flat_map(|h| h.to_le_bytes()).collect();
-            xxhash_rust::xxh3::xxh3_128(&bytes)
-        });
+        let content_hash = (!tokens.is_empty()).then(|| hash_of_tokens(&tokens));
         let mut sequence = Vec::with_capacity(tokens.len());
         self.shingler.shingles_into(&tokens, &mut sequence);
         let mut fingerprints = winnow(&sequence, self.winnow_window);
@@ -195,6 +192,19 @@ impl Featurizer {
     }
 }
 
+/// The content hash: xxh3-128 of the token hashes as little-endian bytes.
+/// On a little-endian machine those bytes are the slice's own memory (see
+/// [`crate::spill::u64s_to_bytes`]), hashed where they are.
+fn hash_of_tokens(tokens: &[u64]) -> u128 {
+    if cfg!(target_endian = "little") {
+        xxhash_rust::xxh3::xxh3_128(bytemuck::cast_slice(tokens))
+    } else {
+        let mut bytes = Vec::with_capacity(tokens.len() * 8);
+        crate::spill::u64s_to_bytes(tokens, &mut bytes);
+        xxhash_rust::xxh3::xxh3_128(&bytes)
+    }
+}
+
 /// A small featurizer for unit tests: 3-word shingles, 16 hashes, window 4.
 #[cfg(test)]
 pub(crate) fn test_featurizer() -> Featurizer {
@@ -227,6 +237,17 @@ mod tests {
         assert!(features.fingerprints.iter().all(|h| features.shingles.contains(*h)));
         let (start, end) = seq.byte_range(0, 1, 3);
         assert_eq!(&text[start..end], "One two three four");
+    }
+
+    #[test]
+    fn the_content_hash_is_xxh3_of_the_token_hashes_in_little_endian() {
+        // Indexes keep content hashes: the definition must not drift.
+        let f = featurizer();
+        let text = "Don’t PANIC: 3.5 ﬁsh";
+        let bytes: Vec<u8> =
+            f.sequence(text).token_hashes.iter().flat_map(|h| h.to_le_bytes()).collect();
+        assert_eq!(bytes.len(), 4 * 8);
+        assert_eq!(f.featurize(text).content_hash, Some(xxhash_rust::xxh3::xxh3_128(&bytes)));
     }
 
     #[test]

@@ -232,16 +232,34 @@ fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> 
 
 /// `u64`s as little-endian bytes (the layout of stored shingle sets and
 /// token hashes).
+///
+/// On a little-endian machine that is the values' own memory, copied whole:
+/// `bytemuck` (the usual crate for casts between plain-data slices, with
+/// no `unsafe` here) views the slice as bytes. Every distinct document's
+/// set is written this way in the first pass and read back the same way.
 pub fn u64s_to_bytes(values: &[u64], out: &mut Vec<u8>) {
-    out.reserve(values.len() * 8);
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
+    if cfg!(target_endian = "little") {
+        out.extend_from_slice(bytemuck::cast_slice(values));
+    } else {
+        out.reserve(values.len() * 8);
+        for v in values {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
     }
 }
 
-/// Little-endian bytes back into `u64`s.
+/// Little-endian bytes back into `u64`s (a last partial value is ignored).
 pub fn bytes_to_u64s(bytes: &[u8]) -> Vec<u64> {
-    bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect()
+    let mut values = vec![0u64; bytes.len() / 8];
+    let whole = &bytes[..values.len() * 8];
+    if cfg!(target_endian = "little") {
+        bytemuck::cast_slice_mut::<u64, u8>(&mut values).copy_from_slice(whole);
+    } else {
+        for (v, c) in values.iter_mut().zip(whole.chunks_exact(8)) {
+            *v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        }
+    }
+    values
 }
 
 #[cfg(test)]
@@ -285,9 +303,15 @@ mod tests {
     }
 
     #[test]
-    fn u64s_round_trip() {
-        let mut bytes = Vec::new();
-        u64s_to_bytes(&[1, u64::MAX, 42], &mut bytes);
-        assert_eq!(bytes_to_u64s(&bytes), [1, u64::MAX, 42]);
+    fn u64s_round_trip_as_little_endian_bytes() {
+        let mut bytes = vec![7];
+        u64s_to_bytes(&[1, u64::MAX, 0x0102_0304_0506_0708], &mut bytes);
+        let expected: Vec<u8> =
+            [&[7][..], &[1, 0, 0, 0, 0, 0, 0, 0], &[255; 8], &[8, 7, 6, 5, 4, 3, 2, 1]].concat();
+        assert_eq!(bytes, expected, "appended after what was there");
+        assert_eq!(bytes_to_u64s(&bytes[1..]), [1, u64::MAX, 0x0102_0304_0506_0708]);
+        // A last partial value is ignored; read from any byte offset.
+        assert_eq!(bytes_to_u64s(&bytes[1..20]), [1, u64::MAX]);
+        assert!(bytes_to_u64s(&bytes[..7]).is_empty());
     }
 }
