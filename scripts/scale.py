@@ -15,7 +15,10 @@ smallest corpus (1.00 = linear), then the time of each stage. With
 the median wall time (and the largest peak RSS) is reported with every
 time listed: on a virtual machine the first run that touches fresh memory
 pays for it (a 1M scan's kernel time was 47 s in one run and 17 s in the
-next), and one run cannot tell that from the program. A run with
+next), and one run cannot tell that from the program. Each run reads its
+corpus once before it is timed, so that none reads it from disk (the
+development machine drops file pages unused for a minute: see
+`timing.warm`). A run with
 T threads is pinned to T cores (`taskset`), so the thread scaling is the
 scaling over cores. For every size run with both thread counts, the pairs
 and clusters files must be byte-identical: any difference fails the script
@@ -31,7 +34,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import timed  # noqa: E402
+from timing import timed, warm  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("NEARDUP_BIN", os.path.join(ROOT, "target", "release", "neardup"))
@@ -76,6 +79,7 @@ def main():
                 # writer threads would otherwise give a 1-thread run a
                 # second core.
                 cores = ",".join(str(c) for c in range(threads))
+                warm(path)
                 wall, rss, _ = timed(["taskset", "-c", cores, BIN, "scan", "--quiet",
                                       "--threads", str(threads), path,
                                       "--pairs", pairs, "--clusters", clusters,

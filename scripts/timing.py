@@ -1,7 +1,24 @@
-"""Shared by the measuring scripts: run a command under /usr/bin/time."""
+"""Shared by the measuring scripts: run a command under /usr/bin/time, and
+read an input once before it is timed."""
 
 import re
 import subprocess
+
+
+def warm(path):
+    """Reads `path` once, so that a timed run finds it in the page cache.
+
+    The development machine (a Firecracker VM) runs a DAMON `pageout`
+    scheme (`/sys/kernel/mm/damon/admin/kdamonds/0`) that drops file pages
+    nobody touched for about a minute, free memory or not: a corpus read
+    four minutes earlier was wholly out of the cache with 23 GB free. A
+    tool timed first on a corpus would then read it from disk while the
+    tools after it find it cached. Every timed run reads its corpus this
+    way first, whichever tool it times.
+    """
+    with open(path, "rb") as f:
+        while f.read(16 << 20):
+            pass
 
 
 def timed(cmd):
