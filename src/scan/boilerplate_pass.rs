@@ -7,8 +7,8 @@
 //!     (shingle, doc) of frequent shingles, spread by document range ──▶
 //!     per document: every run short by its counts, or else re-tokenize
 //!     its text and find the short frequent runs ──▶
-//!     content/boilerplate sets stored; boilerplate shingles marked
-//!     removed in the passage spill
+//!     boilerplate list stored beside the full set's place; boilerplate
+//!     shingles marked removed in the passage spill
 //! ```
 //!
 //! Nothing here holds more than one batch of entries (and its filter, a

@@ -4,8 +4,11 @@
 //!
 //! A distinct document's stored sets are its *content* shingles and, apart,
 //! its *boilerplate* shingles (see [`crate::boilerplate`]); their union is
-//! the full set. Verification reads both for each candidate pair, so no set
-//! is held in memory longer than one comparison.
+//! the full set. The first pass stores the full set; a document found to
+//! have boilerplate gets a second record that names the first and lists the
+//! boilerplate (see [`encode_with_boilerplate`]). Verification reads both
+//! sets for each candidate pair, so no set is held in memory longer than
+//! one comparison.
 
 use crate::Result;
 use crate::candidates::BandTags;
@@ -71,7 +74,8 @@ pub(super) fn encode_full_set(set: &[u64], out: &mut Vec<u8>) {
 /// Why not the content set itself: the boilerplate pass then neither reads
 /// nor writes a whole set a document. On the generated 1M-document corpus
 /// 41 % of the documents have boilerplate, and storing their content sets
-/// again wrote 1.7 GB of scratch space; the lists are a few dozen hashes.
+/// again wrote about 1.7 GB of scratch space; the lists are a few dozen
+/// hashes.
 pub(super) fn encode_with_boilerplate(full: BlobRef, boilerplate: &[u64], out: &mut Vec<u8>) {
     out.extend_from_slice(&WITH_BOILERPLATE.to_le_bytes());
     out.extend_from_slice(&full.offset().to_le_bytes());
