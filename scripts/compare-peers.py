@@ -12,10 +12,10 @@ project's generator (examples/synth_corpus, JSONL), and runs on each:
     128 permutations, 16 bands of 8 rows),
 one after another on the same machine, so that machine noise mostly
 cancels. The corpus is read once before each run so that every tool
-starts with it in the page cache (see `timing.warm`). Prints wall time, text MB/s, peak RSS (from /usr/bin/time) and
-how many times longer each tool takes than neardup. The peers find
-candidate pairs only (gaoya also checks the estimated Jaccard); neardup
-does more work per pair.
+starts with it in the page cache (see `timing.warm`). Prints wall time,
+text MB/s, peak RSS (from /usr/bin/time) and how many times longer each
+tool takes than neardup. The peers find candidate pairs only (gaoya also
+checks the estimated Jaccard); neardup does more work per pair.
 """
 import json
 import os

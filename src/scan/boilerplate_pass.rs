@@ -263,7 +263,7 @@ impl Scanner {
             encode_with_boilerplate(f.full, &f.boilerplate, &mut buf);
             let sets = corpus.set_store.append(&buf)?;
             let count = f.boilerplate.len() as u32;
-            corpus.content_len[f.doc as usize] = f.shingles - count;
+            corpus.content_len[f.doc as usize] = f.shingles.saturating_sub(count);
             let members = corpus.groups.group(f.doc).map_or_else(|| vec![f.doc], <[u32]>::to_vec);
             for m in members {
                 let mut record = corpus.docs.record(m)?;
