@@ -192,17 +192,11 @@ impl Featurizer {
     }
 }
 
-/// The content hash: xxh3-128 of the token hashes as little-endian bytes.
-/// On a little-endian machine those bytes are the slice's own memory (see
-/// [`crate::spill::u64s_to_bytes`]), hashed where they are.
+/// The content hash: xxh3-128 of the token hashes as little-endian bytes,
+/// hashed where they are on a little-endian machine (see
+/// [`crate::spill::u64s_as_le_bytes`]).
 fn hash_of_tokens(tokens: &[u64]) -> u128 {
-    if cfg!(target_endian = "little") {
-        xxhash_rust::xxh3::xxh3_128(bytemuck::cast_slice(tokens))
-    } else {
-        let mut bytes = Vec::with_capacity(tokens.len() * 8);
-        crate::spill::u64s_to_bytes(tokens, &mut bytes);
-        xxhash_rust::xxh3::xxh3_128(&bytes)
-    }
+    xxhash_rust::xxh3::xxh3_128(&crate::spill::u64s_as_le_bytes(tokens))
 }
 
 /// A small featurizer for unit tests: 3-word shingles, 16 hashes, window 4.

@@ -23,7 +23,7 @@ use crate::frequency_filter::FrequencyFilter;
 use crate::passage::winnow;
 use crate::progress::{Progress, Stage};
 use crate::shingle::ShingleSet;
-use crate::spill::{BlobRef, EntrySpill, Resources};
+use crate::spill::{EntrySpill, Resources};
 
 use super::corpus::{Corpus, encode_with_boilerplate};
 use super::sketch_pass::partitions_for;
@@ -63,10 +63,6 @@ fn retain_in_parallel(batch: &mut Vec<(u64, u32)>, keep: impl Fn(&(u64, u32)) ->
 /// What was found for one document with boilerplate.
 struct Found {
     doc: u32,
-    /// Where its full set is stored.
-    full: BlobRef,
-    /// Its number of distinct shingles, boilerplate included.
-    shingles: u32,
     /// Its boilerplate shingles, sorted; all of them are in its full set.
     boilerplate: Vec<u64>,
 }
@@ -173,12 +169,6 @@ impl Scanner {
         let doc = entries[0].1;
         let frequent: Vec<u64> = entries.iter().map(|e| e.0).collect();
         let record = corpus.docs.record(doc)?;
-        let found = |boilerplate| Found {
-            doc,
-            full: record.sets,
-            shingles: record.counts.shingles,
-            boilerplate,
-        };
         let short = all_runs_short(
             frequent.len(),
             self.featurizer.shingler().sequence_len(record.counts.tokens as usize),
@@ -187,39 +177,23 @@ impl Scanner {
             self.config.boilerplate.max_run_tokens,
         );
         if short {
-            return Ok(Some(found(frequent)));
+            return Ok(Some(Found { doc, boilerplate: frequent }));
         }
         let frequent = FrequentShingles::from_sorted(frequent);
         let text = corpus.load_text(doc, &self.featurizer)?;
-        let boilerplate = boilerplate_shingles(
-            &text.sequence.hashes,
-            self.config.shingle_size,
-            &frequent,
-            self.config.boilerplate.max_run_tokens,
-        );
-        Ok((!boilerplate.is_empty()).then(|| found(boilerplate)))
+        let boilerplate = self.boilerplate_in(&text.sequence.hashes, &frequent);
+        Ok((!boilerplate.is_empty()).then_some(Found { doc, boilerplate }))
     }
 
-    /// A shingle sequence's content shingles and boilerplate shingles;
-    /// `None` when it has no boilerplate.
-    fn split_boilerplate(
-        &self,
-        hashes: &[u64],
-        frequent: &FrequentShingles,
-    ) -> Option<(ShingleSet, Vec<u64>)> {
-        let bp = boilerplate_shingles(
+    /// The boilerplate shingles of a shingle sequence (sorted) under this
+    /// scan's rule.
+    fn boilerplate_in(&self, hashes: &[u64], frequent: &FrequentShingles) -> Vec<u64> {
+        boilerplate_shingles(
             hashes,
             self.config.shingle_size,
             frequent,
             self.config.boilerplate.max_run_tokens,
-        );
-        if bp.is_empty() {
-            return None;
-        }
-        let content = ShingleSet::from_hashes(
-            hashes.iter().copied().filter(|h| bp.binary_search(h).is_err()).collect(),
-        );
-        Some((content, bp))
+        )
     }
 
     /// The passage fingerprints of `text` that a scan in which `frequent`
@@ -237,7 +211,13 @@ impl Scanner {
         frequent: &FrequentShingles,
     ) -> Option<(usize, Vec<u64>)> {
         let sequence = self.featurizer.sequence(text);
-        let (content, bp) = self.split_boilerplate(&sequence.hashes, frequent)?;
+        let bp = self.boilerplate_in(&sequence.hashes, frequent);
+        if bp.is_empty() {
+            return None;
+        }
+        let content = ShingleSet::from_hashes(
+            sequence.hashes.iter().copied().filter(|h| bp.binary_search(h).is_err()).collect(),
+        );
         let mut removed: Vec<u64> = winnow(&sequence.hashes, self.config.winnow_window)
             .into_iter()
             .filter(|h| bp.binary_search(h).is_ok())
@@ -247,7 +227,8 @@ impl Scanner {
         Some((content.len(), removed))
     }
 
-    /// Stores the new sets and marks the boilerplate shingles removed from
+    /// Stores each document's boilerplate beside the place of its full set
+    /// (which its record gives) and marks the boilerplate shingles removed from
     /// the passage entries. The fingerprints among them are the ones
     /// removed; a mark that matches no fingerprint of the document removes
     /// nothing, so the fingerprints need not be worked out from the text.
@@ -259,14 +240,15 @@ impl Scanner {
     ) -> Result<()> {
         let mut buf = Vec::new();
         for f in found {
+            let own = corpus.docs.record(f.doc)?;
             buf.clear();
-            encode_with_boilerplate(f.full, &f.boilerplate, &mut buf);
+            encode_with_boilerplate(own.sets, &f.boilerplate, &mut buf);
             let sets = corpus.set_store.append(&buf)?;
             let count = f.boilerplate.len() as u32;
-            corpus.content_len[f.doc as usize] = f.shingles.saturating_sub(count);
+            corpus.content_len[f.doc as usize] = own.counts.shingles.saturating_sub(count);
             let members = corpus.groups.group(f.doc).map_or_else(|| vec![f.doc], <[u32]>::to_vec);
             for m in members {
-                let mut record = corpus.docs.record(m)?;
+                let mut record = if m == f.doc { own } else { corpus.docs.record(m)? };
                 record.counts.boilerplate = count;
                 if m == f.doc {
                     record.sets = sets;

@@ -7,6 +7,7 @@
 //! file is read with positional reads (`pread`), so readers share it
 //! without locking and the kernel's page cache does the caching.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -231,33 +232,35 @@ fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> 
 }
 
 /// `u64`s as little-endian bytes (the layout of stored shingle sets and
-/// token hashes).
+/// token hashes), borrowed where they are when the machine is
+/// little-endian.
 ///
-/// On a little-endian machine that is the values' own memory, copied whole:
-/// `bytemuck` (the usual crate for casts between plain-data slices, with
-/// no `unsafe` here) views the slice as bytes. Every distinct document's
-/// set is written this way in the first pass and read back the same way.
-pub fn u64s_to_bytes(values: &[u64], out: &mut Vec<u8>) {
+/// There the bytes are the values' own memory: `bytemuck` (the usual crate
+/// for casts between plain-data slices, with no `unsafe` here) views the
+/// slice as bytes. Every distinct document's set is written this way in the
+/// first pass, and every content hash is taken over such a view.
+pub fn u64s_as_le_bytes(values: &[u64]) -> Cow<'_, [u8]> {
     if cfg!(target_endian = "little") {
-        out.extend_from_slice(bytemuck::cast_slice(values));
+        Cow::Borrowed(bytemuck::cast_slice(values))
     } else {
-        out.reserve(values.len() * 8);
-        for v in values {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+        Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
     }
+}
+
+/// Appends `values` as little-endian bytes to `out` (see
+/// [`u64s_as_le_bytes`]).
+pub fn u64s_to_bytes(values: &[u64], out: &mut Vec<u8>) {
+    out.extend_from_slice(&u64s_as_le_bytes(values));
 }
 
 /// Little-endian bytes back into `u64`s (a last partial value is ignored).
 pub fn bytes_to_u64s(bytes: &[u8]) -> Vec<u64> {
     let mut values = vec![0u64; bytes.len() / 8];
     let whole = &bytes[..values.len() * 8];
-    if cfg!(target_endian = "little") {
-        bytemuck::cast_slice_mut::<u64, u8>(&mut values).copy_from_slice(whole);
-    } else {
-        for (v, c) in values.iter_mut().zip(whole.chunks_exact(8)) {
-            *v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        }
+    bytemuck::cast_slice_mut::<u64, u8>(&mut values).copy_from_slice(whole);
+    // Nothing to do on a little-endian machine; the compiler drops the loop.
+    for v in &mut values {
+        *v = u64::from_le(*v);
     }
     values
 }

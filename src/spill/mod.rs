@@ -23,7 +23,7 @@ mod entry_file;
 
 use std::path::PathBuf;
 
-pub use blobs::{BlobRef, BlobStore, bytes_to_u64s, u64s_to_bytes};
+pub use blobs::{BlobRef, BlobStore, bytes_to_u64s, u64s_as_le_bytes, u64s_to_bytes};
 pub use entries::{EntrySpill, MEMORY_ENTRIES, mix};
 
 /// Where a scan keeps its scratch data.
