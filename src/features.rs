@@ -12,7 +12,7 @@ use crate::normalize::{NormalizeOptions, Normalizer, TokenSpan};
 use crate::passage::winnow;
 use crate::shingle::{ShingleHasher, ShingleSet, hash_token};
 use crate::sketch::{MinHasher, Signature};
-use crate::spin::{CHAR_NGRAM_SEED, IMMUTABLE_SHINGLE, Immutables, ends_sentence};
+use crate::spin::{CHAR_NGRAM_SEED, IMMUTABLE_SHINGLE, Immutables};
 
 /// What the pipeline keeps of one document.
 #[derive(Clone, Debug)]
@@ -125,8 +125,7 @@ impl Featurizer {
         let mut tokens = Vec::new();
         let mut immutable = Vec::new();
         let mut stream = String::new();
-        let mut prev_end: Option<usize> = None;
-        self.normalizer.for_each_token(text, |span, t| {
+        self.normalizer.for_each_shaped_token(text, |_, shape, t| {
             let h = hash_token(t);
             tokens.push(h);
             if self.char_ngram > 0 {
@@ -135,11 +134,11 @@ impl Featurizer {
                 }
                 stream.push_str(t);
             }
-            let starts_sentence = prev_end.is_none_or(|e| ends_sentence(&text[e..span.start]));
-            if self.immutables.is_immutable(&text[span.start..span.end], h, starts_sentence) {
+            // The first token starts a sentence whatever precedes it.
+            let starts_sentence = tokens.len() == 1 || shape.follows_break();
+            if self.immutables.is_immutable_shaped(h, shape, starts_sentence) {
                 immutable.push(h);
             }
-            prev_end = Some(span.end);
         });
         let content_hash = (!tokens.is_empty()).then(|| hash_of_tokens(&tokens));
         let mut sequence = Vec::with_capacity(tokens.len());
@@ -213,6 +212,7 @@ pub(crate) fn test_featurizer() -> Featurizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spin::ends_sentence;
 
     fn featurizer() -> Featurizer {
         test_featurizer()
@@ -242,6 +242,31 @@ mod tests {
             f.sequence(text).token_hashes.iter().flat_map(|h| h.to_le_bytes()).collect();
         assert_eq!(bytes.len(), 4 * 8);
         assert_eq!(f.featurize(text).content_hash, Some(xxhash_rust::xxh3::xxh3_128(&bytes)));
+    }
+
+    #[test]
+    fn the_spun_view_sketches_the_immutable_words_the_text_defines() {
+        // The featurizer classifies tokens from the shapes the tokenizer
+        // gathers; the definition reads the text (token and gap).
+        let f = featurizer();
+        let text = "Leader Putin said 83 of the Étoile staff left... Then the \
+                    Kremlin’s chief, on 2 May; Thousands of élan\nÜber army units.";
+        let seq = f.sequence(text);
+        let mut immutable = Vec::new();
+        for (i, span) in seq.tokens.iter().enumerate() {
+            let start = i == 0 || ends_sentence(&text[seq.tokens[i - 1].end..span.start]);
+            let hash = seq.token_hashes[i];
+            if f.immutables().is_immutable(&text[span.start..span.end], hash, start) {
+                immutable.push(hash);
+            }
+        }
+        // Putin 83 of the Étoile · Then the Kremlin’s · on 2 May · of; not
+        // Leader, Thousands or Über (the first token and sentence starts
+        // after `;` and a line end) nor the other words.
+        assert_eq!(immutable.len(), 12);
+        let mut shingles = Vec::new();
+        f.immutable_shingler.shingles_into(&immutable, &mut shingles);
+        assert_eq!(f.featurize(text).spin_signature, f.minhasher.sketch_hashes(shingles));
     }
 
     #[test]

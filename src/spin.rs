@@ -47,6 +47,7 @@ use serde::{Deserialize, Serialize};
 use similar::{Algorithm, DiffOp, capture_diff_slices};
 
 use crate::features::ShingleSequence;
+use crate::normalize::{TokenShape, is_break_byte};
 use crate::shingle::{ShingleHasher, ShingleSet, hash_token};
 
 /// Settings of the spun view.
@@ -201,9 +202,16 @@ impl Immutables {
     /// token as written, `hash` its normalized hash.
     #[inline]
     pub fn is_immutable(&self, raw: &str, hash: u64, sentence_start: bool) -> bool {
+        self.is_immutable_shaped(hash, TokenShape::of(raw), sentence_start)
+    }
+
+    /// [`Immutables::is_immutable`] for a token whose [`TokenShape`] the
+    /// tokenizer found.
+    #[inline]
+    pub fn is_immutable_shaped(&self, hash: u64, shape: TokenShape, sentence_start: bool) -> bool {
         self.is_stopword(hash)
-            || raw.bytes().any(|b| b.is_ascii_digit())
-            || (!sentence_start && raw.chars().next().is_some_and(char::is_uppercase))
+            || shape.has_ascii_digit()
+            || (!sentence_start && shape.starts_uppercase())
     }
 }
 
@@ -211,7 +219,7 @@ impl Immutables {
 /// or a line.
 #[inline]
 pub fn ends_sentence(gap: &str) -> bool {
-    gap.bytes().any(|b| matches!(b, b'.' | b'!' | b'?' | b':' | b';' | b'\n'))
+    gap.bytes().any(is_break_byte)
 }
 
 /// What the verifier needs of one document.

@@ -26,7 +26,7 @@
 
 mod tokenize;
 
-pub use tokenize::Tokens;
+pub use tokenize::{ScannedToken, TokenShape, Tokens, is_break_byte};
 
 use serde::{Deserialize, Serialize};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
@@ -100,10 +100,20 @@ impl Normalizer {
     where
         F: FnMut(TokenSpan, &str),
     {
+        self.for_each_shaped_token(text, |span, _, t| f(span, t));
+    }
+
+    /// [`Normalizer::for_each_token`] that also passes each token's
+    /// [`TokenShape`], for callers that classify tokens as they go.
+    pub fn for_each_shaped_token<F>(&self, text: &str, mut f: F)
+    where
+        F: FnMut(TokenSpan, TokenShape, &str),
+    {
         let mut buf = String::new();
-        for (start, end) in Tokens::new(text) {
-            let normalized = self.normalize_token(&text[start..end], &mut buf);
-            f(TokenSpan { start, end }, normalized);
+        let mut tokens = Tokens::new(text);
+        while let Some(t) = tokens.next_token() {
+            let normalized = self.normalize_shaped(&text[t.start..t.end], t.shape, &mut buf);
+            f(TokenSpan { start: t.start, end: t.end }, t.shape, normalized);
         }
     }
 
@@ -120,11 +130,21 @@ impl Normalizer {
     /// Normalizes one token found by [`Tokens`]. Returns `raw` itself when
     /// nothing changes, else the normalized form written into `buf`.
     pub fn normalize_token<'a>(&self, raw: &'a str, buf: &'a mut String) -> &'a str {
-        let opts = &self.options;
-        if raw.is_ascii() {
+        self.normalize_shaped(raw, TokenShape::of(raw), buf)
+    }
+
+    /// [`Normalizer::normalize_token`] for a token whose shape is known.
+    #[inline]
+    fn normalize_shaped<'a>(
+        &self,
+        raw: &'a str,
+        shape: TokenShape,
+        buf: &'a mut String,
+    ) -> &'a str {
+        if shape.is_ascii() {
             // ASCII: NFKC is the identity and the only typographic character a
             // token can hold is the ASCII apostrophe, already folded.
-            if !opts.lowercase || !raw.bytes().any(|b| b.is_ascii_uppercase()) {
+            if !self.options.lowercase || !shape.has_ascii_uppercase() {
                 return raw;
             }
             buf.clear();
