@@ -24,6 +24,7 @@
 //! UAX #15, used by `url` and `idna`) does NFKC; its quick check lets ASCII
 //! and already-normal tokens skip the work entirely.
 
+mod ascii;
 mod tokenize;
 
 pub use tokenize::{ScannedToken, TokenShape, Tokens, is_break_byte};
