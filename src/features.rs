@@ -8,7 +8,7 @@
 //! them rather than storing positions for every document.
 
 use crate::hash_lanes::char_ngram_keys;
-use crate::normalize::{NormalizeOptions, Normalizer, TokenSpan};
+use crate::normalize::{NormalizeOptions, Normalizer, TokenShape, TokenSpan};
 use crate::passage::winnow;
 use crate::shingle::{ShingleHasher, ShingleSet, hash_token};
 use crate::sketch::{MinHasher, Signature};
@@ -41,6 +41,8 @@ pub struct ShingleSequence {
     pub tokens: Vec<TokenSpan>,
     /// Hash of every normalized token.
     pub token_hashes: Vec<u64>,
+    /// Shape of every token (see [`TokenShape`]).
+    pub shapes: Vec<TokenShape>,
     /// `hashes[i]` is the shingle that starts at token `i` (the last
     /// `size − 1` tokens start none; a document shorter than one shingle has
     /// a single shingle covering all its tokens).
@@ -181,13 +183,15 @@ impl Featurizer {
     pub fn sequence(&self, text: &str) -> ShingleSequence {
         let mut spans = Vec::new();
         let mut tokens = Vec::new();
-        self.normalizer.for_each_token(text, |span, t| {
+        let mut shapes = Vec::new();
+        self.normalizer.for_each_shaped_token(text, |span, shape, t| {
             spans.push(span);
             tokens.push(hash_token(t));
+            shapes.push(shape);
         });
         let mut hashes = Vec::with_capacity(tokens.len());
         self.shingler.shingles_into(&tokens, &mut hashes);
-        ShingleSequence { tokens: spans, token_hashes: tokens, hashes }
+        ShingleSequence { tokens: spans, token_hashes: tokens, shapes, hashes }
     }
 }
 

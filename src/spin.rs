@@ -258,8 +258,7 @@ impl SpinProfile {
         for &t in &kept {
             let span = sequence.tokens[t];
             let start = prev_end.is_none_or(|e| ends_sentence(&text[e..span.start]));
-            if immutables.is_immutable(&text[span.start..span.end], sequence.token_hashes[t], start)
-            {
+            if immutables.is_immutable_shaped(sequence.token_hashes[t], sequence.shapes[t], start) {
                 immutable.push(sequence.token_hashes[t]);
             }
             prev_end = Some(span.end);
