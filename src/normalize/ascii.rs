@@ -8,13 +8,15 @@
 //! `tokenize` (a property test checks the fast paths against a
 //! character-by-character scanner there).
 
-/// Flags of one ASCII byte, looked up once as the fast paths of
+/// Flags of one byte, looked up once as the fast paths of
 /// [`Tokens`](super::Tokens) step over it: whether it may continue a word or
 /// can only separate, and what it tells about the token or gap it is in
-/// ([`TokenShape`](super::TokenShape) reuses the bit positions of `UPPER`,
-/// `DIGIT` and `BREAK`, so the flags of the bytes read are simply or-ed
-/// together).
+/// ([`TokenShape`](super::TokenShape) reuses the bit positions of
+/// `NON_ASCII`, `UPPER`, `DIGIT` and `BREAK`, so the flags of the bytes read
+/// are simply or-ed together).
 pub(super) mod byte {
+    /// Not ASCII: any byte of a character of several bytes.
+    pub const NON_ASCII: u8 = 1;
     /// An ASCII letter or digit.
     pub const ALNUM: u8 = 1 << 5;
     /// Separates tokens and can never join one (everything ASCII but
@@ -34,10 +36,10 @@ pub const fn is_break_byte(b: u8) -> bool {
     matches!(b, b'.' | b'!' | b'?' | b':' | b';' | b'\n')
 }
 
-/// [`byte`] flags of every byte value (none for bytes of multi-byte
-/// characters).
+/// [`byte`] flags of every byte value (only `NON_ASCII` for the bytes of
+/// characters of several bytes).
 pub(super) const BYTE_FLAGS: [u8; 256] = {
-    let mut table = [0u8; 256];
+    let mut table = [byte::NON_ASCII; 256];
     let mut i = 0;
     while i < 128 {
         let b = i as u8;

@@ -113,8 +113,9 @@ impl Normalizer {
         let mut buf = String::new();
         let mut tokens = Tokens::new(text);
         while let Some(t) = tokens.next_token() {
-            let normalized = self.normalize_shaped(&text[t.start..t.end], t.shape, &mut buf);
-            f(TokenSpan { start: t.start, end: t.end }, t.shape, normalized);
+            let normalized =
+                self.normalize_shaped(&text[t.span.start..t.span.end], t.shape, &mut buf);
+            f(t.span, t.shape, normalized);
         }
     }
 

@@ -33,6 +33,7 @@
 //! are also simple enough to stay fixed when Unicode's segmentation tables
 //! change, which matters because token hashes are persisted in indexes.
 
+use super::TokenSpan;
 pub use super::ascii::is_break_byte;
 use super::ascii::{BYTE_FLAGS, alnum_run, byte};
 
@@ -162,26 +163,32 @@ impl<'a> Tokens<'a> {
 pub struct TokenShape(u8);
 
 impl TokenShape {
-    const NON_ASCII: u8 = 1;
+    const NON_ASCII: u8 = byte::NON_ASCII;
     const UPPER: u8 = byte::UPPER;
     const DIGIT: u8 = byte::DIGIT;
+    /// A bit no byte flag uses.
     const FIRST_UPPER: u8 = 1 << 3;
     const AFTER_BREAK: u8 = byte::BREAK;
+    /// The flags that depend on the token's text alone.
+    const OF_TEXT: u8 = Self::NON_ASCII | Self::UPPER | Self::DIGIT | Self::FIRST_UPPER;
 
     /// The shape of a token's text; [`TokenShape::follows_break`] is false.
     pub fn of(token: &str) -> Self {
         let mut bits = 0;
         for b in token.bytes() {
-            bits |= if b < 0x80 {
-                BYTE_FLAGS[usize::from(b)] & (Self::UPPER | Self::DIGIT)
-            } else {
-                Self::NON_ASCII
-            };
+            bits |= BYTE_FLAGS[usize::from(b)] & (Self::NON_ASCII | Self::UPPER | Self::DIGIT);
         }
         if token.chars().next().is_some_and(char::is_uppercase) {
             bits |= Self::FIRST_UPPER;
         }
         TokenShape(bits)
+    }
+
+    /// The shape of a token whose bytes' flags or-ed together are `bits`
+    /// (and `FIRST_UPPER`), after a gap whose bytes' flags are `gap`.
+    #[inline]
+    fn from_flags(bits: u8, gap: u8) -> Self {
+        TokenShape((bits & Self::OF_TEXT) | (gap & byte::BREAK))
     }
 
     /// Returns true if and only if the token is all ASCII.
@@ -221,12 +228,16 @@ impl TokenShape {
 /// A token found by [`Tokens::next_token`]: its byte range and its shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScannedToken {
-    /// Byte offset of the first byte of the token.
-    pub start: usize,
-    /// Byte offset one past the last byte of the token.
-    pub end: usize,
+    /// Where the token is in the text.
+    pub span: TokenSpan,
     /// What the scan learned about it.
     pub shape: TokenShape,
+}
+
+impl ScannedToken {
+    fn new(start: usize, end: usize, shape: TokenShape) -> Self {
+        ScannedToken { span: TokenSpan { start, end }, shape }
+    }
 }
 
 /// What one character at the scan position does before a token starts.
@@ -307,20 +318,17 @@ impl Tokens<'_> {
                 gap |= flags;
                 self.pos += 1;
             }
-            let here = self.pos;
-            let first = BYTE_FLAGS[usize::from(*bytes.get(here)?)];
+            // The flags of the character's first byte.
+            let first = BYTE_FLAGS[usize::from(*bytes.get(self.pos)?)];
             match self.start_step()? {
                 Start::Word { start, digit, upper } => {
-                    let mut bits = if bytes[here] < 0x80 { first } else { TokenShape::NON_ASCII };
-                    if upper {
-                        bits |= TokenShape::FIRST_UPPER;
-                    }
-                    break (start, digit, bits);
+                    let first_upper = if upper { TokenShape::FIRST_UPPER } else { 0 };
+                    break (start, digit, first | first_upper);
                 }
                 Start::Isolated { start, end } => {
-                    // Ideographs and kana: never ASCII, never upper case.
-                    let shape = TokenShape(TokenShape::NON_ASCII | (gap & byte::BREAK));
-                    return Some(ScannedToken { start, end, shape });
+                    // Ideographs and kana are never upper case.
+                    let shape = TokenShape::from_flags(first, gap);
+                    return Some(ScannedToken::new(start, end, shape));
                 }
                 Start::Skip => gap |= first,
             }
@@ -348,19 +356,9 @@ impl Tokens<'_> {
             }
             // What `extend_step` takes is an apostrophe, `.` or `,` (no
             // flags of a shape) or a character of several bytes.
-            if bytes[at] >= 0x80 {
-                bits |= TokenShape::NON_ASCII;
-            }
+            bits |= BYTE_FLAGS[usize::from(bytes[at])];
         }
-        let shape = TokenShape(
-            (bits
-                & (TokenShape::NON_ASCII
-                    | TokenShape::UPPER
-                    | TokenShape::DIGIT
-                    | TokenShape::FIRST_UPPER))
-                | (gap & byte::BREAK),
-        );
-        Some(ScannedToken { start, end: self.pos, shape })
+        Some(ScannedToken::new(start, self.pos, TokenShape::from_flags(bits, gap)))
     }
 }
 
@@ -369,7 +367,7 @@ impl Iterator for Tokens<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<(usize, usize)> {
-        self.next_token().map(|t| (t.start, t.end))
+        self.next_token().map(|t| (t.span.start, t.span.end))
     }
 }
 
@@ -473,8 +471,8 @@ mod tests {
             let mut tokens = Tokens::new(&text);
             let mut prev_end = 0;
             while let Some(t) = tokens.next_token() {
-                let token = &text[t.start..t.end];
-                let gap = &text[prev_end..t.start];
+                let token = &text[t.span.start..t.span.end];
+                let gap = &text[prev_end..t.span.start];
                 proptest::prop_assert_eq!(t.shape.is_ascii(), token.is_ascii());
                 proptest::prop_assert_eq!(
                     t.shape.has_ascii_uppercase(),
@@ -494,7 +492,7 @@ mod tests {
                     alone.0 |= TokenShape::AFTER_BREAK;
                 }
                 proptest::prop_assert_eq!(t.shape, alone);
-                prev_end = t.end;
+                prev_end = t.span.end;
             }
         }
     }
