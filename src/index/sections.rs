@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::format::{self, FileKind, Header};
+use crate::spill::read_exact_at;
 use crate::{Error, Result};
 
 /// Bytes read at a time when a section is streamed: a multiple of the
@@ -36,26 +37,6 @@ pub struct SectionReader {
     file_len: u64,
 }
 
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        let (mut buf, mut offset) = (buf, offset);
-        while !buf.is_empty() {
-            let n = std::os::windows::fs::FileExt::seek_read(file, buf, offset)?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            offset += n as u64;
-            buf = &mut buf[n..];
-        }
-        Ok(())
-    }
-}
-
 impl SectionReader {
     /// Opens `path`, which must be a file of `kind`, and checks its header
     /// and length.
@@ -64,10 +45,10 @@ impl SectionReader {
         let file = File::open(path).map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();
         let mut start = vec![0u8; (file_len as usize).min(format::header_len(0))];
-        read_at(&file, &mut start, 0).map_err(io)?;
+        read_exact_at(&file, &mut start, 0).map_err(io)?;
         let count = format::check_start(path, kind, &start, file_len)?;
         let mut header = vec![0u8; format::header_len(count)];
-        read_at(&file, &mut header, 0).map_err(io)?;
+        read_exact_at(&file, &mut header, 0).map_err(io)?;
         let header = format::check_header(path, &header, file_len)?;
         Ok(SectionReader { path: path.to_path_buf(), file, header, file_len })
     }
@@ -121,7 +102,8 @@ impl SectionReader {
             Error::Index(format!("{}: damaged table of section {i}", self.path.display()))
         })?;
         let mut buf = vec![0u8; len as usize];
-        read_at(&self.file, &mut buf, span.offset + start).map_err(|e| Error::io(&self.path, e))?;
+        read_exact_at(&self.file, &mut buf, span.offset + start)
+            .map_err(|e| Error::io(&self.path, e))?;
         Ok(buf)
     }
 
@@ -136,7 +118,7 @@ impl SectionReader {
         let mut done = 0u64;
         while done < span.len {
             let n = ((span.len - done) as usize).min(CHUNK);
-            read_at(&self.file, &mut buf[..n], span.offset + done)
+            read_exact_at(&self.file, &mut buf[..n], span.offset + done)
                 .map_err(|e| Error::io(&self.path, e))?;
             hasher.update(&buf[..n]);
             f(&buf[..n])?;
@@ -218,7 +200,7 @@ impl EntryCursor<'_> {
             }
             let n = ((self.span.len - self.done) as usize).min(CURSOR_CHUNK);
             self.buf.resize(n, 0);
-            read_at(&self.file.file, &mut self.buf, self.span.offset + self.done)
+            read_exact_at(&self.file.file, &mut self.buf, self.span.offset + self.done)
                 .map_err(|e| Error::io(&self.file.path, e))?;
             self.hasher.update(&self.buf);
             self.done += n as u64;

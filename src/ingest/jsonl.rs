@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use super::compress::corrupt_member;
+use super::place::{RecordPlace, RecordSource};
 use super::{Body, Document, Origin, ReadOptions, RecordError, RecordErrorKind};
 
 /// Names of the JSONL fields that carry the parts of a document.
@@ -40,13 +41,34 @@ pub(super) struct JsonlRecords<R> {
     source: Arc<str>,
     options: ReadOptions,
     line: u64,
+    /// Bytes of the stream read so far, plus where it starts in its file.
+    offset: u64,
+    /// The file, when its records can be read again at their offsets.
+    read_back: Option<Arc<RecordSource>>,
     buf: Vec<u8>,
     done: bool,
 }
 
 impl<R: BufRead> JsonlRecords<R> {
     pub(super) fn new(reader: R, source: Arc<str>, options: ReadOptions) -> Self {
-        JsonlRecords { reader, source, options, line: 0, buf: Vec::new(), done: false }
+        JsonlRecords {
+            reader,
+            source,
+            options,
+            line: 0,
+            offset: 0,
+            read_back: None,
+            buf: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Gives each document the place of its line in `file` (which must
+    /// hold this stream uncompressed, from byte `start` on), so that it
+    /// can be read again (see [`super::place`]).
+    pub(super) fn read_back_from(&mut self, file: Arc<RecordSource>, start: u64) {
+        self.read_back = Some(file);
+        self.offset = start;
     }
 
     /// Numbers lines from `line + 1` on: the stream starts after `line`
@@ -65,46 +87,69 @@ impl<R: BufRead> JsonlRecords<R> {
         self.options.max_doc_bytes.saturating_mul(2).saturating_add(1 << 16)
     }
 
-    fn parse(&self, line: &[u8]) -> Result<Document, RecordErrorKind> {
-        let decoded;
-        let line = if self.options.lossy_utf8 {
-            decoded = String::from_utf8_lossy(line);
-            decoded.as_bytes()
-        } else {
-            line
-        };
-        let fields = &self.options.fields;
-        let mut de = serde_json::Deserializer::from_slice(line);
-        let raw = RecordSeed(fields)
-            .deserialize(&mut de)
-            .and_then(|raw| de.end().map(|()| raw))
-            .map_err(|e| match std::str::from_utf8(line) {
-                // serde_json rejects invalid UTF-8 inside strings; say so
-                // plainly (valid lines pay nothing for this check).
-                Err(bad) => RecordErrorKind::NotUtf8 { offset: bad.valid_up_to() },
-                Ok(_) => RecordErrorKind::InvalidJson(e.to_string()),
-            })?;
-        let raw = raw.map_err(|field| RecordErrorKind::FieldType {
-            expected: if field == fields.id { "a string or a number" } else { "a string" },
-            field,
-        })?;
-        let text = raw.text.ok_or_else(|| RecordErrorKind::MissingText(fields.text.clone()))?;
-        if text.len() > self.options.max_doc_bytes {
-            return Err(RecordErrorKind::TooLarge {
-                size: text.len() as u64,
-                limit: self.options.max_doc_bytes,
-            });
-        }
-        let id = raw.id.unwrap_or_else(|| format!("{}:{}", self.source, self.line));
+    fn parse(&self, line: &[u8], place: Option<RecordPlace>) -> Result<Document, RecordErrorKind> {
+        let record = parse_record(line, &self.options)?;
+        let line_bytes = self.options.keep_raw.then(|| match self.options.lossy_utf8 {
+            true => String::from_utf8_lossy(line).into_owned().into_bytes(),
+            false => line.to_vec(),
+        });
+        let id = record.id.unwrap_or_else(|| format!("{}:{}", self.source, self.line));
         Ok(Document {
             id,
-            body: Body::Text(text),
-            date: raw.date,
-            url: raw.url,
+            body: Body::Text(record.text),
+            date: record.date,
+            url: record.url,
             origin: self.origin(),
-            raw: self.options.keep_raw.then(|| line.to_vec()),
+            raw: line_bytes,
+            place,
         })
     }
+}
+
+/// The configured fields of one JSONL line, checked: what a document is
+/// made of, read the same way the first time and when read again by place.
+pub(super) struct ParsedRecord {
+    pub id: Option<String>,
+    pub text: String,
+    pub date: Option<String>,
+    pub url: Option<String>,
+}
+
+/// Parses one line under `options` (field names, lossy UTF-8, size limit).
+pub(super) fn parse_record(
+    line: &[u8],
+    options: &ReadOptions,
+) -> Result<ParsedRecord, RecordErrorKind> {
+    let decoded;
+    let line = if options.lossy_utf8 {
+        decoded = String::from_utf8_lossy(line);
+        decoded.as_bytes()
+    } else {
+        line
+    };
+    let fields = &options.fields;
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let raw = RecordSeed(fields)
+        .deserialize(&mut de)
+        .and_then(|raw| de.end().map(|()| raw))
+        .map_err(|e| match std::str::from_utf8(line) {
+            // serde_json rejects invalid UTF-8 inside strings; say so
+            // plainly (valid lines pay nothing for this check).
+            Err(bad) => RecordErrorKind::NotUtf8 { offset: bad.valid_up_to() },
+            Ok(_) => RecordErrorKind::InvalidJson(e.to_string()),
+        })?;
+    let raw = raw.map_err(|field| RecordErrorKind::FieldType {
+        expected: if field == fields.id { "a string or a number" } else { "a string" },
+        field,
+    })?;
+    let text = raw.text.ok_or_else(|| RecordErrorKind::MissingText(fields.text.clone()))?;
+    if text.len() > options.max_doc_bytes {
+        return Err(RecordErrorKind::TooLarge {
+            size: text.len() as u64,
+            limit: options.max_doc_bytes,
+        });
+    }
+    Ok(ParsedRecord { id: raw.id, text, date: raw.date, url: raw.url })
 }
 
 impl<R: BufRead> Iterator for JsonlRecords<R> {
@@ -116,7 +161,8 @@ impl<R: BufRead> Iterator for JsonlRecords<R> {
         }
         loop {
             let limit = self.line_limit();
-            let read = read_line_bounded(&mut self.reader, &mut self.buf, limit);
+            let start = self.offset;
+            let read = read_line_bounded(&mut self.reader, &mut self.buf, limit, &mut self.offset);
             self.line += 1;
             let kind = match read {
                 Ok(LineRead::Eof) => {
@@ -130,7 +176,14 @@ impl<R: BufRead> Iterator for JsonlRecords<R> {
                     if self.buf.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    match self.parse(&self.buf) {
+                    let len = u32::try_from(self.buf.len()).ok();
+                    let place = self.read_back.as_ref().zip(len).map(|(source, len)| RecordPlace {
+                        source: Arc::clone(source),
+                        offset: start,
+                        len,
+                        line: self.line,
+                    });
+                    match self.parse(&self.buf, place) {
                         Ok(doc) => return Some(Ok(doc)),
                         Err(kind) => kind,
                     }
@@ -160,11 +213,13 @@ enum LineRead {
 }
 
 /// Reads one line into `buf` (cleared first), keeping at most `limit` bytes;
-/// a longer line is consumed and reported as [`LineRead::TooLong`].
+/// a longer line is consumed and reported as [`LineRead::TooLong`]. Adds the
+/// bytes consumed (the line break too) to `consumed`.
 fn read_line_bounded<R: BufRead>(
     reader: &mut R,
     buf: &mut Vec<u8>,
     limit: usize,
+    consumed: &mut u64,
 ) -> io::Result<LineRead> {
     buf.clear();
     let mut total: u64 = 0;
@@ -196,6 +251,7 @@ fn read_line_bounded<R: BufRead>(
         }
         total += take as u64;
         reader.consume(take + usize::from(found));
+        *consumed += (take + usize::from(found)) as u64;
         if found {
             // Count the newline so an empty line is not mistaken for EOF.
             return Ok(if overflow { LineRead::TooLong(total) } else { LineRead::Line });

@@ -36,6 +36,7 @@
 pub mod compress;
 pub mod html;
 mod jsonl;
+pub mod place;
 mod problem;
 mod reader;
 mod share;
@@ -48,6 +49,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use jsonl::JsonFields;
+pub use place::{RecordPlace, RecordSource};
 pub use problem::{RecordError, RecordErrorKind};
 pub use reader::{DocumentReader, InputProgress, ReadStats};
 pub use share::{InputPlan, InputShare, SplitLines};
@@ -146,6 +148,9 @@ pub struct Document {
     /// The record exactly as read (a JSONL line), when
     /// [`ReadOptions::keep_raw`] is set, for output that must keep it.
     pub raw: Option<Vec<u8>>,
+    /// Where the record can be read again (a line of an uncompressed JSONL
+    /// file), so that its text need not be kept; see [`place`].
+    pub place: Option<RecordPlace>,
 }
 
 impl Document {
@@ -158,6 +163,7 @@ impl Document {
             url: None,
             origin: Origin::memory(),
             raw: None,
+            place: None,
         }
     }
 

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::compress::decompressed;
+use super::compress::{Compression, decompressed};
 use super::jsonl::JsonlRecords;
+use super::place::RecordSource;
 use super::share::{InputPlan, InputShare, LineRange};
 use super::walk::{self, Kind};
 use super::warc::WarcRecords;
@@ -272,19 +273,23 @@ impl DocumentReader {
 
     /// Opens a stream and starts reading it as `kind` (or what its content
     /// says). Single-document formats yield their document at once.
+    /// `file` is the file the stream reads from byte `start` on (`None` for
+    /// standard input): the records of an uncompressed JSONL file get their
+    /// places in it.
     fn open(
         &mut self,
         reader: impl Read + Send + 'static,
         kind: Option<Kind>,
         source: &str,
         single: Option<(String, Option<String>)>,
+        file: Option<(&std::path::Path, u64)>,
     ) -> Option<std::result::Result<Document, RecordError>> {
         let origin = Origin { source: source.into(), line: None, record: None };
         let fail = |e: std::io::Error| RecordError {
             origin: origin.clone(),
             kind: RecordErrorKind::Unreadable(e),
         };
-        let (mut stream, _) = match decompressed(reader, self.options.max_expansion) {
+        let (mut stream, compression) = match decompressed(reader, self.options.max_expansion) {
             Ok(opened) => opened,
             Err(e) => return Some(Err(fail(e))),
         };
@@ -303,8 +308,11 @@ impl DocumentReader {
         let source: std::sync::Arc<str> = source.into();
         match kind {
             Kind::Jsonl => {
-                self.current =
-                    Some(Records::Jsonl(JsonlRecords::new(stream, source, self.options.clone())))
+                let mut records = JsonlRecords::new(stream, source, self.options.clone());
+                if let (Some((path, start)), Compression::None) = (file, compression) {
+                    records.read_back_from(Arc::new(RecordSource::new(path, &self.options)), start);
+                }
+                self.current = Some(Records::Jsonl(records))
             }
             Kind::Warc => {
                 self.current =
@@ -367,7 +375,14 @@ impl Iterator for DocumentReader {
                             let date = self.mtime_date(&path);
                             let file =
                                 Counting { inner: file, read: Arc::clone(&self.progress.read) };
-                            let first = self.open(file, kind, &source, Some((id, date)));
+                            let start = lines.map_or(0, |l| l.start);
+                            let first = self.open(
+                                file,
+                                kind,
+                                &source,
+                                Some((id, date)),
+                                Some((&path, start)),
+                            );
                             if let (Some(lines), Some(Records::Jsonl(records))) =
                                 (lines, &mut self.current)
                             {
@@ -398,7 +413,7 @@ impl Iterator for DocumentReader {
                         }
                         _ => None,
                     };
-                    self.open(head, kind, STDIN_NAME, None)
+                    self.open(head, kind, STDIN_NAME, None, None)
                 }
             };
             if let Some(item) = outcome {

@@ -317,6 +317,18 @@ mod tests {
         (docs, errors)
     }
 
+    /// Each document's place in its file, read back to check it.
+    fn places(docs: &[Document]) -> Vec<Option<(u64, u32, u64)>> {
+        docs.iter()
+            .map(|d| {
+                let place = d.place.as_ref()?;
+                let file = place.source.open().unwrap();
+                assert_eq!(place.source.read_text(&file, place).unwrap(), d.text().unwrap());
+                Some((place.offset, place.len, place.line))
+            })
+            .collect()
+    }
+
     fn summary(docs: &[Document]) -> Vec<(String, String, String)> {
         docs.iter()
             .map(|d| (d.id.clone(), d.text().unwrap_or("").to_owned(), d.origin.to_string()))
@@ -354,9 +366,14 @@ mod tests {
             }
         }
         assert!(want.len() > 140 && want_errors.len() > 20);
+        // Every JSONL record has a place; the text file has none.
+        let want_places = places(&want);
+        let placed = want_places.iter().filter(|p| p.is_some()).count();
+        assert_eq!(placed, want.len() - 1);
         for parts in 1..=9 {
             let (docs, errors) = read_in_shares(&inputs, parts);
             assert_eq!(summary(&docs), summary(&want), "{parts} shares");
+            assert_eq!(places(&docs), want_places, "{parts} shares");
             assert_eq!(errors, want_errors, "{parts} shares");
         }
     }

@@ -60,7 +60,7 @@ pub(super) fn read_document(
         }
         _ => Body::Text(decode(bytes, options.lossy_utf8).map_err(fail)?),
     };
-    Ok(Document { id, body, date, url: None, origin, raw: None })
+    Ok(Document { id, body, date, url: None, origin, raw: None, place: None })
 }
 
 #[cfg(test)]

@@ -388,6 +388,7 @@ impl<R: BufRead> WarcRecords<R> {
             url: uri,
             origin: self.origin(),
             raw: None,
+            place: None,
         }))
     }
 }

@@ -4,8 +4,9 @@
 //! storage (a [`BlobStore`], in memory or in a scratch file), read back by
 //! position when a caller needs it: a fixed-size record (counts,
 //! parsed date, where the text and the shingle sets are), and the stored
-//! document (URL, date as written, raw record, text) for output of kept
-//! records, evidence and the rewrite verifier.
+//! document (URL, date as written, raw record, and the text or, for a line
+//! of an uncompressed JSONL file, its place there; see [`TextSources`]) for
+//! output of kept records, evidence and the rewrite verifier.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::spill::{BlobRef, BlobStore};
 use crate::{Error, Result};
 
 use super::scratch_error;
+use super::text_sources::TextSources;
 
 /// What the scan keeps of each document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -49,14 +51,38 @@ pub struct StoredDoc {
     pub text: String,
 }
 
+/// Where a stored document's text is: in the store, or in its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StoredText<'a> {
+    /// The text, stored.
+    Inline(&'a str),
+    /// A line of an input file (see [`crate::ingest::place`]).
+    Place(TextPlace),
+}
+
+/// A text left in its input: which of the table's sources, the line's
+/// bytes, and the hash of the text to check it against when read back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TextPlace {
+    pub source: u32,
+    pub offset: u64,
+    pub len: u32,
+    pub line: u64,
+    pub check: u64,
+}
+
+impl TextPlace {
+    const BYTES: usize = 4 + 8 + 4 + 8 + 8;
+}
+
 impl StoredDoc {
     /// Appends the stored form to `out`: three length-prefixed optional
-    /// fields, then the text.
+    /// fields, then a tag and the text or its place.
     pub(crate) fn encode(
         url: Option<&str>,
         date: Option<&str>,
         raw: Option<&[u8]>,
-        text: &str,
+        text: StoredText<'_>,
         out: &mut Vec<u8>,
     ) {
         for field in [url.map(str::as_bytes), date.map(str::as_bytes), raw] {
@@ -71,10 +97,24 @@ impl StoredDoc {
                 }
             }
         }
-        out.extend_from_slice(text.as_bytes());
+        match text {
+            StoredText::Inline(text) => {
+                out.push(0);
+                out.extend_from_slice(text.as_bytes());
+            }
+            StoredText::Place(p) => {
+                out.push(1);
+                out.extend_from_slice(&p.source.to_le_bytes());
+                out.extend_from_slice(&p.offset.to_le_bytes());
+                out.extend_from_slice(&p.len.to_le_bytes());
+                out.extend_from_slice(&p.line.to_le_bytes());
+                out.extend_from_slice(&p.check.to_le_bytes());
+            }
+        }
     }
 
-    fn decode(bytes: &[u8]) -> Option<StoredDoc> {
+    /// The stored fields, with the text when it is stored (else its place).
+    fn decode(bytes: &[u8]) -> Option<(StoredDoc, Option<TextPlace>)> {
         let mut rest = bytes;
         let mut field = || -> Option<Option<&[u8]>> {
             let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
@@ -90,8 +130,27 @@ impl StoredDoc {
         let url = string(field()?);
         let date = string(field()?);
         let raw = field()?.map(<[u8]>::to_vec);
-        let text = String::from_utf8(rest.to_vec()).ok()?;
-        Some(StoredDoc { url, date, raw, text })
+        let (&tag, tail) = rest.split_first()?;
+        let mut doc = StoredDoc { url, date, raw, text: String::new() };
+        match tag {
+            0 => {
+                doc.text = String::from_utf8(tail.to_vec()).ok()?;
+                Some((doc, None))
+            }
+            1 if tail.len() == TextPlace::BYTES => {
+                let u32_ = |at: usize| u32::from_le_bytes(tail[at..at + 4].try_into().unwrap());
+                let u64_ = |at: usize| u64::from_le_bytes(tail[at..at + 8].try_into().unwrap());
+                let place = TextPlace {
+                    source: u32_(0),
+                    offset: u64_(4),
+                    len: u32_(12),
+                    line: u64_(16),
+                    check: u64_(24),
+                };
+                Some((doc, Some(place)))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -204,6 +263,8 @@ pub struct DocTable {
     id_ends: Vec<u32>,
     records: DocRecords,
     store: Arc<BlobStore>,
+    /// The inputs of texts not stored (see [`TextSources`]).
+    sources: Arc<TextSources>,
 }
 
 impl Default for DocTable {
@@ -221,6 +282,7 @@ impl DocTable {
             id_ends: Vec::new(),
             records: DocRecords(Arc::new(records)),
             store: Arc::new(BlobStore::in_memory()),
+            sources: Arc::default(),
         }
     }
 
@@ -239,10 +301,11 @@ impl DocTable {
         Ok(())
     }
 
-    /// Ends the first pass: the texts are in `store`, and records can be
-    /// read.
-    pub(crate) fn seal(&mut self, store: Arc<BlobStore>) -> Result<()> {
+    /// Ends the first pass: the texts are in `store` or in `sources`, and
+    /// records can be read.
+    pub(crate) fn seal(&mut self, store: Arc<BlobStore>, sources: TextSources) -> Result<()> {
         self.store = store;
+        self.sources = Arc::new(sources);
         self.records.store_mut()?.seal()
     }
 
@@ -301,8 +364,19 @@ impl DocTable {
         Ok(if seconds == i64::MIN { None } else { Timestamp::from_second(seconds).ok() })
     }
 
-    /// Reads document `doc` back from the store.
+    /// Reads document `doc` back from the store (and its text from its
+    /// input, when it was left there).
     pub fn stored(&self, doc: u32) -> Result<StoredDoc> {
+        let (mut stored, place) = self.stored_fields(doc)?;
+        if let Some(place) = place {
+            stored.text = self.sources.read(&place)?;
+        }
+        Ok(stored)
+    }
+
+    /// The stored fields of `doc`, and the place of its text when the text
+    /// is not among them.
+    fn stored_fields(&self, doc: u32) -> Result<(StoredDoc, Option<TextPlace>)> {
         let at = self.record(doc)?.stored;
         let bytes = self.store.read(at).map_err(scratch_error)?;
         StoredDoc::decode(&bytes)
@@ -316,7 +390,7 @@ impl DocTable {
 
     /// Everything known about document `doc`.
     pub fn info(&self, doc: u32) -> Result<DocInfo> {
-        let stored = self.stored(doc)?;
+        let (stored, _) = self.stored_fields(doc)?;
         let c = self.record(doc)?.counts;
         Ok(DocInfo {
             id: self.id(doc).to_owned(),
@@ -373,10 +447,11 @@ mod tests {
     fn stored_documents_round_trip() {
         let mut store = BlobStore::in_memory();
         let mut buf = Vec::new();
-        StoredDoc::encode(Some("http://x"), None, Some(b"{\"raw\":1}"), "the text", &mut buf);
+        let text = StoredText::Inline("the text");
+        StoredDoc::encode(Some("http://x"), None, Some(b"{\"raw\":1}"), text, &mut buf);
         let a = store.append(&buf).unwrap();
         buf.clear();
-        StoredDoc::encode(None, Some("2024-01-02"), None, "", &mut buf);
+        StoredDoc::encode(None, Some("2024-01-02"), None, StoredText::Inline(""), &mut buf);
         let b = store.append(&buf).unwrap();
         let c = store.append(&buf).unwrap();
         store.seal().unwrap();
@@ -390,7 +465,7 @@ mod tests {
         for i in 0..2 * ID_BLOCK {
             table.push(&format!("id-{i}"), &record(c, i64::MIN)).unwrap();
         }
-        table.seal(Arc::new(store)).unwrap();
+        table.seal(Arc::new(store), TextSources::default()).unwrap();
         assert_eq!((table.id(0), table.id(1)), ("a", "bb"));
         assert_eq!(table.id(ID_BLOCK as u32 + 2), format!("id-{ID_BLOCK}"));
         assert_eq!(table.ids().last(), Some(format!("id-{}", 2 * ID_BLOCK - 1).as_str()));
@@ -417,7 +492,48 @@ mod tests {
         for id in ["a", "b", "a"] {
             table.push(id, &DocRecord::default()).unwrap();
         }
-        table.seal(Arc::new(BlobStore::in_memory())).unwrap();
+        table.seal(Arc::new(BlobStore::in_memory()), TextSources::default()).unwrap();
         assert_eq!(table.first_repeated_id(), Some("a"));
+    }
+
+    #[test]
+    fn texts_left_in_their_input_are_read_back_and_checked() {
+        use crate::ingest::{DocumentReader, Input, ReadOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        let lines = "{\"id\":\"a\",\"text\":\"first \\\"quoted\\\"\\ntext\"}\n\n\
+                     {\"id\":\"b\",\"url\":\"http://b\",\"text\":\"second text\"}\n";
+        std::fs::write(&path, lines).unwrap();
+        let docs: Vec<_> =
+            DocumentReader::new(vec![Input::Path(path.clone())], ReadOptions::default())
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        let mut store = BlobStore::in_memory();
+        let mut sources = TextSources::default();
+        let mut table = DocTable::default();
+        let mut buf = Vec::new();
+        for doc in &docs {
+            let place = sources.place_of(doc.place.as_ref().unwrap(), doc.text().unwrap());
+            buf.clear();
+            StoredDoc::encode(doc.url.as_deref(), None, None, StoredText::Place(place), &mut buf);
+            // Only the place is stored, not the text.
+            assert!(buf.len() < 4 * 3 + 1 + TextPlace::BYTES + 10);
+            let stored = store.append(&buf).unwrap();
+            table.push(&doc.id, &DocRecord { stored, ..DocRecord::default() }).unwrap();
+        }
+        store.seal().unwrap();
+        table.seal(Arc::new(store), sources).unwrap();
+        assert_eq!(table.text(0).unwrap(), "first \"quoted\"\ntext");
+        let b = table.stored(1).unwrap();
+        assert_eq!((b.url.as_deref(), b.text.as_str()), (Some("http://b"), "second text"));
+        // A changed input is an error naming the file and line, not another text.
+        std::fs::write(&path, lines.replace("second", "sec0nd")).unwrap();
+        assert_eq!(table.info(1).unwrap().url.as_deref(), Some("http://b"));
+        let err = table.text(1).unwrap_err().to_string();
+        assert!(err.contains("in.jsonl") && err.contains("line 3"), "{err}");
+        assert_eq!(table.text(0).unwrap(), "first \"quoted\"\ntext");
+        std::fs::write(&path, "").unwrap();
+        assert!(table.text(0).is_err());
     }
 }

@@ -36,6 +36,7 @@ mod docs;
 mod evidence_pass;
 mod outcome;
 mod sketch_pass;
+mod text_sources;
 mod verify_pass;
 
 use std::time::Instant;

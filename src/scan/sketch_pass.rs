@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use crate::attribute::parse_date;
 use crate::candidates::band_entry_key;
 use crate::duplicates::DuplicateGroups;
-use crate::ingest::Document;
+use crate::ingest::{Document, RecordPlace};
 use crate::progress::{Progress, Stage};
 use crate::shingle::ShingleSet;
 use crate::sketch::Signature;
@@ -32,7 +32,8 @@ use crate::{Error, Result};
 use super::Scanner;
 use super::candidate_pass::CHAR_VIEW;
 use super::corpus::{Corpus, StoredBandTags, encode_full_set};
-use super::docs::{DocCounts, DocRecord, DocTable, StoredDoc};
+use super::docs::{DocCounts, DocRecord, DocTable, StoredDoc, StoredText};
+use super::text_sources::TextSources;
 
 /// Documents sketched together.
 const BATCH_DOCS: usize = 2048;
@@ -94,6 +95,11 @@ pub struct DocSketch {
     pub raw: Option<Vec<u8>>,
     /// The text (extracted, for HTML).
     pub text: String,
+    /// Where the text can be read again, when it need not be stored (not
+    /// sent between processes: a sketch received from another keeps its
+    /// text).
+    #[serde(skip)]
+    pub place: Option<RecordPlace>,
     /// Bytes of the input record.
     pub input_bytes: u64,
     /// Hash of the normalized tokens (`None`: no tokens).
@@ -229,6 +235,7 @@ impl Scanner {
             date: doc.date,
             raw: doc.raw,
             text,
+            place: doc.place,
             input_bytes,
             content_hash: f.content_hash,
             tokens: f.tokens,
@@ -244,6 +251,7 @@ impl Scanner {
 struct CorpusBuilder {
     docs: DocTable,
     doc_store: BlobStore,
+    text_sources: TextSources,
     set_store: BlobStore,
     content_len: Vec<u32>,
     representative_of: Vec<u32>,
@@ -266,6 +274,7 @@ impl CorpusBuilder {
         Ok(CorpusBuilder {
             docs: DocTable::new(BlobStore::new(spill)?),
             doc_store: BlobStore::new(spill)?,
+            text_sources: TextSources::default(),
             set_store: BlobStore::new(spill)?,
             content_len: Vec::new(),
             representative_of: Vec::new(),
@@ -288,11 +297,15 @@ impl CorpusBuilder {
         }
         let doc = doc as u32;
         self.buf.clear();
+        let text = match &s.place {
+            Some(place) => StoredText::Place(self.text_sources.place_of(place, &s.text)),
+            None => StoredText::Inline(&s.text),
+        };
         StoredDoc::encode(
             s.url.as_deref(),
             s.date.as_deref(),
             s.raw.as_deref(),
-            &s.text,
+            text,
             &mut self.buf,
         );
         let stored = self.doc_store.append(&self.buf)?;
@@ -356,7 +369,7 @@ impl CorpusBuilder {
     fn finish(mut self) -> Result<(Corpus, Spills, SketchCounts)> {
         self.doc_store.seal()?;
         self.char_tags.seal()?;
-        self.docs.seal(Arc::new(self.doc_store))?;
+        self.docs.seal(Arc::new(self.doc_store), self.text_sources)?;
         if let Some(id) = self.docs.first_repeated_id() {
             return Err(Error::DuplicateId(id.to_owned()));
         }

@@ -2,8 +2,9 @@
 //! kept out of memory so that memory does not grow with the size of the text.
 //!
 //! A scan keeps in memory only a few bytes per document besides its id (see
-//! [`crate::scan`]); document records, texts, shingle sets and the evidence
-//! of related pairs go into [`BlobStore`]s, and the
+//! [`crate::scan`]); document records, texts (those that cannot be read
+//! again from their input, see [`crate::ingest::place`]), shingle sets and
+//! the evidence of related pairs go into [`BlobStore`]s, and the
 //! `(key, document)` entries that candidate search and boilerplate detection
 //! group by key go into [`EntrySpill`]s that are sorted one partition at a
 //! time. Both live either in memory (the library's default, simplest for
@@ -23,6 +24,7 @@ mod entry_file;
 
 use std::path::PathBuf;
 
+pub(crate) use blobs::read_exact_at;
 pub use blobs::{BlobRef, BlobStore, bytes_to_u64s, u64s_as_le_bytes, u64s_to_bytes};
 pub use entries::{EntrySpill, MEMORY_ENTRIES, mix};
 
