@@ -245,7 +245,7 @@ impl DedupPlan {
     pub fn write_kept(&self, outcome: &ScanOutcome, out: &mut dyn Write) -> Result<()> {
         let fail = |e: std::io::Error| Error::Stream { what: "the output", source: e };
         for doc in (0..self.keep.len() as u32).filter(|&d| self.is_kept(d)) {
-            let stored = outcome.docs.stored(doc)?;
+            let stored = outcome.docs.stored_for_output(doc)?;
             let record = KeptRecord {
                 id: outcome.id(doc),
                 url: stored.url.as_deref(),

@@ -374,6 +374,17 @@ impl DocTable {
         Ok(stored)
     }
 
+    /// Document `doc` as output of kept records needs it: its text is read
+    /// back from its input only when its raw record, which output copies
+    /// instead, was not kept.
+    pub fn stored_for_output(&self, doc: u32) -> Result<StoredDoc> {
+        let (mut stored, place) = self.stored_fields(doc)?;
+        if let (Some(place), None) = (place, &stored.raw) {
+            stored.text = self.sources.read(&place)?;
+        }
+        Ok(stored)
+    }
+
     /// The stored fields of `doc`, and the place of its text when the text
     /// is not among them.
     fn stored_fields(&self, doc: u32) -> Result<(StoredDoc, Option<TextPlace>)> {
@@ -522,6 +533,12 @@ mod tests {
             let stored = store.append(&buf).unwrap();
             table.push(&doc.id, &DocRecord { stored, ..DocRecord::default() }).unwrap();
         }
+        // A kept raw record is output without reading the text back.
+        let place = sources.place_of(docs[0].place.as_ref().unwrap(), docs[0].text().unwrap());
+        buf.clear();
+        StoredDoc::encode(None, None, Some(b"{}"), StoredText::Place(place), &mut buf);
+        let stored = store.append(&buf).unwrap();
+        table.push("raw", &DocRecord { stored, ..DocRecord::default() }).unwrap();
         store.seal().unwrap();
         table.seal(Arc::new(store), sources).unwrap();
         assert_eq!(table.text(0).unwrap(), "first \"quoted\"\ntext");
@@ -535,5 +552,9 @@ mod tests {
         assert_eq!(table.text(0).unwrap(), "first \"quoted\"\ntext");
         std::fs::write(&path, "").unwrap();
         assert!(table.text(0).is_err());
+        assert!(table.stored(2).is_err());
+        let output = table.stored_for_output(2).unwrap();
+        assert_eq!((output.raw.as_deref(), output.text.as_str()), (Some(&b"{}"[..]), ""));
+        assert!(table.stored_for_output(0).is_err());
     }
 }
