@@ -3,7 +3,7 @@
 //! A scan needs the text of some documents a second time (boilerplate,
 //! evidence, the rewrite verifier), long after the reader has moved on.
 //! Keeping every text in scratch storage writes a copy of the whole corpus:
-//! on a 1M-document JSONL corpus that was 3.5 of the 14.5 GB a scan wrote,
+//! on a 1M-document JSONL corpus that was 3.5 of the 14.9 GB a scan wrote,
 //! and writing to the page cache costs CPU time that grows with memory
 //! pressure. A record of an uncompressed JSONL file is instead found again
 //! where it was read, by its [`RecordPlace`], and parsed again with the
