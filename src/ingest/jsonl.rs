@@ -88,11 +88,9 @@ impl<R: BufRead> JsonlRecords<R> {
     }
 
     fn parse(&self, line: &[u8], place: Option<RecordPlace>) -> Result<Document, RecordErrorKind> {
-        let record = parse_record(line, &self.options)?;
-        let line_bytes = self.options.keep_raw.then(|| match self.options.lossy_utf8 {
-            true => String::from_utf8_lossy(line).into_owned().into_bytes(),
-            false => line.to_vec(),
-        });
+        let line = decoded_line(line, &self.options);
+        let record = parse_decoded(&line, &self.options)?;
+        let line_bytes = self.options.keep_raw.then(|| line.into_owned());
         let id = record.id.unwrap_or_else(|| format!("{}:{}", self.source, self.line));
         Ok(Document {
             id,
@@ -120,13 +118,22 @@ pub(super) fn parse_record(
     line: &[u8],
     options: &ReadOptions,
 ) -> Result<ParsedRecord, RecordErrorKind> {
-    let decoded;
-    let line = if options.lossy_utf8 {
-        decoded = String::from_utf8_lossy(line);
-        decoded.as_bytes()
-    } else {
-        line
-    };
+    parse_decoded(&decoded_line(line, options), options)
+}
+
+/// The line as parsed: invalid UTF-8 replaced when `options` say so.
+fn decoded_line<'a>(line: &'a [u8], options: &ReadOptions) -> std::borrow::Cow<'a, [u8]> {
+    match options.lossy_utf8 {
+        true => match String::from_utf8_lossy(line) {
+            std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+            std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
+        },
+        false => std::borrow::Cow::Borrowed(line),
+    }
+}
+
+/// [`parse_record`] of a line already decoded by [`decoded_line`].
+fn parse_decoded(line: &[u8], options: &ReadOptions) -> Result<ParsedRecord, RecordErrorKind> {
     let fields = &options.fields;
     let mut de = serde_json::Deserializer::from_slice(line);
     let raw = RecordSeed(fields)

@@ -32,7 +32,7 @@ impl TextSources {
     /// come file by file, so the last source is the one to compare with.
     pub fn number(&mut self, place: &RecordPlace) -> u32 {
         match self.sources.last() {
-            Some(last) if Arc::ptr_eq(last, &place.source) || **last == *place.source => {}
+            Some(last) if Arc::ptr_eq(last, &place.source) => {}
             _ => self.sources.push(Arc::clone(&place.source)),
         }
         (self.sources.len() - 1) as u32
