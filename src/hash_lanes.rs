@@ -9,18 +9,20 @@
 //! `word_window_keys`). Each is a few 64-bit multiplications, shifts and
 //! xors per key, the same steps for every key, so they vectorize, but only
 //! where vector registers multiply 64-bit integers: AVX-512 (`avx512f`
-//! with `avx512dq`). xxh3 multiplies two 64-bit words into 128 bits, which
-//! no vector instruction does; `mul128_fold64` builds it from 32-bit
-//! products, which lanes have. Word shingles in lanes (criterion, one core,
-//! generated news): `stages/shingle` 450 → 708 MiB/s, `stages/featurize`
-//! 81 → 97 MiB/s; a 100k-document scan 7.05 → 6.37 s (median of 5 taking
-//! turns, same output). Measured on the
-//! windows of a 4 KB text (AMD EPYC, Zen 5): hashing and mixing every
-//! 7-byte window took 9.7 µs one call at a time and 3.0 µs eight lanes at a
-//! time. With AVX2 only (64-bit multiplications made of 32-bit ones) it was
-//! 8.6 µs, and compiled for plain x86-64 (SSE2) 19.8 µs, slower than one
-//! key at a time; so the lanes are used with AVX-512 and the scalar loops
-//! everywhere else.
+//! with `avx512dq`). Measured on the windows of a 4 KB text (AMD EPYC,
+//! Zen 5): hashing and mixing every 7-byte window took 9.7 µs one call at
+//! a time and 3.0 µs eight lanes at a time. With AVX2 only (64-bit
+//! multiplications made of 32-bit ones) it was 8.6 µs, and compiled for
+//! plain x86-64 (SSE2) 19.8 µs, slower than one key at a time; so the
+//! lanes are used with AVX-512 and the scalar loops everywhere else.
+//!
+//! xxh3 of a word shingle (24 to 128 bytes) multiplies pairs of 64-bit
+//! words into 128 bits, which no vector instruction does;
+//! `mul128_fold64` builds the product from 32-bit ones, which lanes have.
+//! Word shingles in lanes (criterion, one core, generated news):
+//! `stages/shingle` 450 → 708 MiB/s, `stages/featurize` 81 → 97 MiB/s; a
+//! 100k-document scan 7.05 → 6.37 s (median of 5 taking turns, same
+//! output).
 //!
 //! The AVX-512 version of each loop and the check of the CPU at run time
 //! come from `multiversion` (function multiversioning; maintained, vendored
@@ -174,7 +176,8 @@ pub(crate) fn word_window_keys(words: &[u64], size: usize, seed: u64, out: &mut 
 /// The steps of xxh3's 17-to-128-byte case for inputs made of whole words:
 /// the accumulator takes `pieces` (`2 * ceil(size / 4)`) 16-byte pieces,
 /// pairs from the front and the back, each mixed with its 16 bytes of the
-/// secret. `PIECES` is at least `pieces`; pieces beyond it are skipped.
+/// secret. `PIECES` is at least `pieces`; the pieces past `pieces` are
+/// computed on the first words and add nothing.
 #[inline(always)]
 fn word_windows<const PIECES: usize>(words: &[u64], size: usize, seed: u64, out: &mut Vec<u64>) {
     let windows = words.len() + 1 - size;
@@ -222,7 +225,8 @@ fn mul128_fold64(a: u64, b: u64) -> u64 {
     let hi_lo = a_hi * b_lo;
     let lo_hi = a_lo * b_hi;
     let hi_hi = a_hi * b_hi;
-    // Cannot overflow: each term is below 2^64 − 2^33 + 2^33.
+    // Cannot overflow: `lo_hi` is at most (2^32 − 1)^2 = 2^64 − 2^33 + 1
+    // and the other two terms are below 2^32 each.
     let cross = (lo_lo >> 32) + (hi_lo & LOW) + lo_hi;
     let high = hi_hi + (hi_lo >> 32) + (cross >> 32);
     let low = (cross << 32) | (lo_lo & LOW);
