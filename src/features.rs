@@ -124,9 +124,14 @@ impl Featurizer {
 
     /// Normalizes, shingles, sketches and winnows one text.
     pub fn featurize(&self, text: &str) -> DocFeatures {
-        let mut tokens = Vec::new();
-        let mut immutable = Vec::new();
-        let mut stream = String::new();
+        // Sized for news text (a token every 6 bytes or so, half of them
+        // immutable) so that they rarely grow: sizing them so cut a 100k
+        // scan's CPU by about 4 % (runs taking turns). Texts over 1 MB,
+        // which may hold few tokens, grow as they go beyond that.
+        let expected = text.len().min(1 << 20);
+        let mut tokens = Vec::with_capacity(expected / 5 + 8);
+        let mut immutable = Vec::with_capacity(expected / 8 + 8);
+        let mut stream = String::with_capacity(if self.char_ngram > 0 { expected + 16 } else { 0 });
         self.normalizer.for_each_shaped_token(text, |_, shape, t| {
             let h = hash_token(t);
             tokens.push(h);
