@@ -208,24 +208,24 @@ impl MinHasher {
         // With few filled bins, the first-draw table finds each donor among
         // them; otherwise most bins are filled, and only the empty ones are
         // visited, each walking its draws.
-        let filled_bins: Vec<u16> = match &self.first_draw {
-            Some(_) if filled.iter().filter(|&&f| f).count() <= FEW_FILLED => {
-                (0..k).filter(|&b| filled[b]).map(|b| b as u16).collect()
-            }
-            _ => Vec::new(),
+        let few = filled.iter().filter(|&&f| f).count() <= FEW_FILLED;
+        let table = self.first_draw.as_deref().filter(|_| few);
+        let filled_bins: Vec<u16> = match table {
+            Some(_) => (0..k).filter(|&b| filled[b]).map(|b| b as u16).collect(),
+            None => Vec::new(),
         };
         for bin in 0..k {
             if filled[bin] {
                 continue;
             }
-            let drawn = match (&self.first_draw, filled_bins.is_empty()) {
-                (Some(table), false) => {
+            let drawn = match table {
+                Some(table) => {
                     let row = &table[bin * k..(bin + 1) * k];
                     let (first, donor) =
                         filled_bins.iter().map(|&b| (row[b as usize], b)).min().expect("a bin");
                     (first != NOT_DRAWN).then_some(donor)
                 }
-                _ => self.borrow_order[bin].iter().copied().find(|&b| filled[b as usize]),
+                None => self.borrow_order[bin].iter().copied().find(|&b| filled[b as usize]),
             };
             // Else the first filled bin after it, cyclically.
             let donor = drawn.map(usize::from).unwrap_or_else(|| {
@@ -239,7 +239,6 @@ impl MinHasher {
 /// The minimum of each bin as mixed hashes arrive.
 struct Minima {
     mins: Box<[u32]>,
-    any: bool,
     /// Bins that took the value `u32::MAX`, which is also what an empty bin
     /// holds (one document in about 2^32 / its number of hashes has one).
     /// Tracking them spares a "filled" flag stored per hash: the sketch of
@@ -249,7 +248,7 @@ struct Minima {
 
 impl Minima {
     fn new(k: usize) -> Self {
-        Minima { mins: vec![u32::MAX; k].into_boxed_slice(), any: false, took_max: Vec::new() }
+        Minima { mins: vec![u32::MAX; k].into_boxed_slice(), took_max: Vec::new() }
     }
 
     /// Adds one mixed hash: its high half picks the bin, its low half is
@@ -265,20 +264,21 @@ impl Minima {
         if value == u32::MAX {
             self.took_max.push(bin);
         }
-        self.any = true;
     }
 
     /// The signature, empty bins densified with `hasher`'s borrow orders.
     fn into_signature(self, hasher: &MinHasher) -> Signature {
-        let Minima { mut mins, any, took_max } = self;
-        if !any || !mins.contains(&u32::MAX) {
+        let Minima { mut mins, took_max } = self;
+        if !mins.contains(&u32::MAX) {
             return Signature { mins };
         }
         let mut filled: Vec<bool> = mins.iter().map(|&m| m != u32::MAX).collect();
         for bin in took_max {
             filled[bin] = true;
         }
-        if !filled.iter().all(|&f| f) {
+        // No bin filled: the empty set, all `u32::MAX`. All filled: nothing
+        // to borrow.
+        if filled.contains(&true) && filled.contains(&false) {
             hasher.densify(&mut mins, &filled);
         }
         Signature { mins }
