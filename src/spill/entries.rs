@@ -188,6 +188,7 @@ impl EntrySpill {
                     dir: &dir,
                     group_of,
                     hand_over,
+                    read_buf: Vec::new(),
                 };
                 for part in self.parts {
                     match part {
@@ -258,6 +259,8 @@ struct Batches<'a, G, H> {
     /// Takes a full batch and leaves an empty buffer (one the consumer
     /// cleared) in its place.
     hand_over: H,
+    /// The read buffer of every file read.
+    read_buf: Vec<u8>,
 }
 
 impl<G, H> Batches<'_, G, H>
@@ -324,13 +327,13 @@ where
         }
         self.remaining -= count;
         let batch = &mut self.batch;
-        for_each_entry(&mut file, count, |key, value| batch.push((key, value)))
+        for_each_entry(&mut file, count, &mut self.read_buf, |key, value| batch.push((key, value)))
             .map_err(|e| ReadError::Io(Error::io(self.dir, e)))
     }
 
     /// Splits the `count` entries of `file` into pieces of about an eighth
     /// of the budget each, by group.
-    fn split(&self, file: &mut File, count: u64, level: usize) -> Result<Vec<(File, u64)>> {
+    fn split(&mut self, file: &mut File, count: u64, level: usize) -> Result<Vec<(File, u64)>> {
         let n = count.div_ceil((self.max as u64 / 8).max(1)).clamp(2, MAX_PIECES);
         let mut writers = (0..n)
             .map(|_| {
@@ -342,14 +345,15 @@ where
         // partition or piece was.
         let salt = SPLIT_SALTS[level];
         let mut written = Ok(());
-        for_each_entry(file, count, |key, value| {
+        let mut read_buf = std::mem::take(&mut self.read_buf);
+        let read = for_each_entry(file, count, &mut read_buf, |key, value| {
             let piece = (mix((self.group_of)(key, value) ^ salt) % n) as usize;
             if written.is_ok() {
                 written = writers[piece].write(key, value);
             }
-        })
-        .and(written)
-        .map_err(|e| self.fail(e))?;
+        });
+        self.read_buf = read_buf;
+        read.and(written).map_err(|e| self.fail(e))?;
         writers.into_iter().map(|writer| writer.finish().map_err(|e| self.fail(e))).collect()
     }
 }

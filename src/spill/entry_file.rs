@@ -105,15 +105,23 @@ fn pack_varint(mut value: u32) -> (u64, usize) {
     (packed, len + 1)
 }
 
+/// Bytes read from a partition file at a time.
+const READ_BYTES: usize = 1 << 20;
+
 /// Calls `f` with every entry of `file`, from its start; `expected` is the
-/// number of entries written to it.
+/// number of entries written to it. `buf` is the read buffer, which the
+/// caller keeps for its next file: a fresh megabyte for each of the ~400
+/// files a 100k scan reads came back from the allocator as new pages, and
+/// keeping one took the scan's page faults from a median of 104k to 98k
+/// (5 runs each).
 pub(super) fn for_each_entry(
     file: &mut File,
     expected: u64,
+    buf: &mut Vec<u8>,
     mut f: impl FnMut(u64, u32),
 ) -> std::io::Result<()> {
     file.seek(SeekFrom::Start(0))?;
-    let mut buf = vec![0u8; 1 << 20];
+    buf.resize(READ_BYTES, 0);
     let (mut start, mut end, mut at_end) = (0, 0, false);
     let mut last = 0u32;
     let mut seen = 0u64;
@@ -192,7 +200,7 @@ mod tests {
         }
         let (mut file, count) = w.finish().unwrap();
         let mut back = Vec::new();
-        let outcome = for_each_entry(&mut file, count, |k, v| back.push((k, v)));
+        let outcome = for_each_entry(&mut file, count, &mut Vec::new(), |k, v| back.push((k, v)));
         (outcome, back)
     }
 
@@ -247,12 +255,12 @@ mod tests {
             (&[0, 0, 0, 0, 0, 0, 0, 0, 0][..], "holds 101 entries, 100 were written"),
         ] {
             let (mut file, count) = damaged(100, tail);
-            let err = for_each_entry(&mut file, count, |_, _| {}).unwrap_err();
+            let err = for_each_entry(&mut file, count, &mut Vec::new(), |_, _| {}).unwrap_err();
             assert!(err.to_string().contains(what), "{tail:?}: {err}");
         }
         // A short file: fewer entries than were written.
         let (mut file, count) = damaged(3, &[]);
-        let err = for_each_entry(&mut file, count + 1, |_, _| {}).unwrap_err();
+        let err = for_each_entry(&mut file, count + 1, &mut Vec::new(), |_, _| {}).unwrap_err();
         assert!(err.to_string().contains("holds 3 entries, 4 were written"), "{err}");
     }
 
