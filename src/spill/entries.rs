@@ -259,7 +259,8 @@ struct Batches<'a, G, H> {
     /// Takes a full batch and leaves an empty buffer (one the consumer
     /// cleared) in its place.
     hand_over: H,
-    /// The read buffer of every file read.
+    /// One read buffer for every file this drain reads (see
+    /// `for_each_entry`).
     read_buf: Vec<u8>,
 }
 

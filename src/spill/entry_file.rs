@@ -217,6 +217,26 @@ mod tests {
     }
 
     #[test]
+    fn a_buffer_kept_from_a_larger_file_reads_the_next_file_alone() {
+        let write = |entries: &[(u64, u32)]| {
+            let mut w = EntryWriter::new(tempfile::tempfile().unwrap(), 4096);
+            for &(k, v) in entries {
+                w.write(k, v).unwrap();
+            }
+            w.finish().unwrap()
+        };
+        let large: Vec<(u64, u32)> = (0..5000u64).map(|i| (i * 31, i as u32 * 7)).collect();
+        let small = [(1u64, 9u32), (2, 3), (3, 1_000_000)];
+        let mut buf = Vec::new();
+        for entries in [&large[..], &small[..], &large[..]] {
+            let (mut file, count) = write(entries);
+            let mut back = Vec::new();
+            for_each_entry(&mut file, count, &mut buf, |k, v| back.push((k, v))).unwrap();
+            assert_eq!(back, entries);
+        }
+    }
+
+    #[test]
     fn nearby_values_take_one_byte_and_every_width_round_trips() {
         let mut entries = vec![(1, 5), (2, 5), (3, 6), (4, 4)];
         let mut w = EntryWriter::new(tempfile::tempfile().unwrap(), 64);
