@@ -346,15 +346,15 @@ where
         // partition or piece was.
         let salt = SPLIT_SALTS[level];
         let mut written = Ok(());
-        let mut read_buf = std::mem::take(&mut self.read_buf);
-        let read = for_each_entry(file, count, &mut read_buf, |key, value| {
-            let piece = (mix((self.group_of)(key, value) ^ salt) % n) as usize;
+        let group_of = &self.group_of;
+        for_each_entry(file, count, &mut self.read_buf, |key, value| {
+            let piece = (mix(group_of(key, value) ^ salt) % n) as usize;
             if written.is_ok() {
                 written = writers[piece].write(key, value);
             }
-        });
-        self.read_buf = read_buf;
-        read.and(written).map_err(|e| self.fail(e))?;
+        })
+        .and(written)
+        .map_err(|e| self.fail(e))?;
         writers.into_iter().map(|writer| writer.finish().map_err(|e| self.fail(e))).collect()
     }
 }
