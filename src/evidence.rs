@@ -177,23 +177,30 @@ fn spans_of(
 }
 
 /// Converts byte ranges (on char boundaries) into char ranges in one pass.
+///
+/// Chars are counted between consecutive offsets as the bytes that start a
+/// char (a loop the compiler vectorizes), and only up to the last offset;
+/// visiting every char of the text one by one was 0.9 % of a 100k scan's
+/// CPU.
 fn to_char_offsets(text: &str, ranges: &[(usize, usize)]) -> Vec<(usize, usize)> {
     let mut wanted: Vec<usize> = ranges.iter().flat_map(|&(s, e)| [s, e]).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut map = HashMap::with_capacity(wanted.len());
-    let mut next = wanted.iter().peekable();
-    let boundaries = text.char_indices().map(|(b, _)| b).chain(std::iter::once(text.len()));
-    for (chars, byte) in boundaries.enumerate() {
-        while let Some(&&w) = next.peek() {
-            if w > byte {
-                break;
-            }
-            map.insert(w, chars);
-            next.next();
-        }
+    let mut chars = Vec::with_capacity(wanted.len());
+    let (mut count, mut last) = (0, 0);
+    for &byte in &wanted {
+        count += text.as_bytes()[last..byte].iter().filter(|&&b| !is_continuation(b)).count();
+        chars.push(count);
+        last = byte;
     }
-    ranges.iter().map(|&(s, e)| (map[&s], map[&e])).collect()
+    let char_at = |byte: usize| chars[wanted.binary_search(&byte).expect("an offset listed above")];
+    ranges.iter().map(|&(s, e)| (char_at(s), char_at(e))).collect()
+}
+
+/// Returns true if and only if `b` continues a UTF-8 char (`0b10xx_xxxx`).
+#[inline]
+fn is_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
 }
 
 #[cfg(test)]
@@ -203,6 +210,23 @@ mod tests {
 
     fn chars(text: &str, [s, e]: [usize; 2]) -> String {
         text.chars().skip(s).take(e - s).collect()
+    }
+
+    #[test]
+    fn char_offsets_count_chars_of_every_width() {
+        let text = "añ€😀b — Ωx\u{301}y";
+        let boundaries: Vec<usize> =
+            text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
+        let ranges: Vec<(usize, usize)> = boundaries
+            .iter()
+            .flat_map(|&s| boundaries.iter().filter(move |&&e| e >= s).map(move |&e| (s, e)))
+            .collect();
+        let naive = |byte: usize| text[..byte].chars().count();
+        let expected: Vec<(usize, usize)> =
+            ranges.iter().map(|&(s, e)| (naive(s), naive(e))).collect();
+        assert_eq!(to_char_offsets(text, &ranges), expected);
+        // Repeated and unsorted ranges come back in their order.
+        assert_eq!(to_char_offsets(text, &[(10, 11), (0, 3), (10, 11)]), [(4, 5), (0, 2), (4, 5)]);
     }
 
     #[test]
