@@ -11,9 +11,15 @@
 //!
 //! Offsets count Unicode scalar values (what Python's `str` indexes), start
 //! inclusive and end exclusive.
+//!
+//! The starts of `b`'s shingles are found by hash in a map keyed with
+//! `foldhash` (the hasher `hashbrown` itself defaults to, and already in the
+//! tree through the HTML extractor): the keys are hashes already, and
+//! SipHash's resistance to chosen keys buys nothing for them.
 
 use std::collections::HashMap;
 
+use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 
 use crate::features::ShingleSequence;
@@ -68,9 +74,14 @@ pub fn align(
     shingle_size: usize,
     shared: impl Fn(u64) -> bool,
 ) -> Evidence {
-    let mut starts: HashMap<u64, Vec<usize>> = HashMap::new();
+    // Keys are shingle hashes already: a fast fixed hasher, not SipHash.
+    let mut starts: HashMap<u64, Vec<usize>, FixedState> =
+        HashMap::with_capacity_and_hasher(b.hashes.len(), FixedState::default());
+    // Whether each of `b`'s shingles may be matched, asked once: a matched
+    // shingle of `a` equals the one of `b` it is matched with.
+    let b_shared: Vec<bool> = b.hashes.iter().map(|&h| shared(h)).collect();
     for (j, &h) in b.hashes.iter().enumerate() {
-        if shared(h) {
+        if b_shared[j] {
             let list = starts.entry(h).or_default();
             if list.len() < MAX_STARTS {
                 list.push(j);
@@ -89,7 +100,7 @@ pub fn align(
             while i + len < a.hashes.len()
                 && j + len < b.hashes.len()
                 && a.hashes[i + len] == b.hashes[j + len]
-                && shared(a.hashes[i + len])
+                && b_shared[j + len]
             {
                 len += 1;
             }
@@ -263,5 +274,20 @@ mod tests {
         let ev = align(a, &sa, a, &sb, 3, |_| false);
         assert!(ev.spans.is_empty());
         assert_eq!(ev.matched_share, 0.0);
+    }
+
+    #[test]
+    fn a_run_stops_at_unshared_shingles() {
+        let f = featurizer();
+        let words = "one two three four five six seven eight nine ten eleven twelve thirteen \
+                     fourteen fifteen sixteen seventeen eighteen nineteen twenty";
+        let (sa, sb) = (f.sequence(words), f.sequence(words));
+        // Six shingles in the middle are boilerplate: longer than a gap that
+        // joins runs, so the text is matched as two passages around them.
+        let boilerplate = &sa.hashes[6..12];
+        let ev = align(words, &sa, words, &sb, 3, |h| !boilerplate.contains(&h));
+        assert_eq!(ev.spans.len(), 2, "{:?}", ev.spans);
+        assert_eq!(chars(words, ev.spans[0].a), "one two three four five six seven eight");
+        assert!(chars(words, ev.spans[1].a).starts_with("thirteen"), "{:?}", ev.spans);
     }
 }
