@@ -437,11 +437,12 @@ impl RewriteEvidence {
 /// out, and sentence boundaries (word index ranges of sentences with at
 /// least five words).
 ///
-/// Words are compared by the hash of their normalized form: the diff below
-/// compared normalized strings, which made it 3 % of a 100k scan's CPU, and
-/// normalizing every word into its own `String` cost an allocation a word.
-/// Equal hashes stand for equal words, as shingle hashes do everywhere
-/// else. Only the words a substitution reports are spelled out again.
+/// Words are compared by the hash of their normalized form. The diff below
+/// is about 3 % of a 100k scan's CPU, and it ran a quarter faster on hashes
+/// than on the normalized strings it compared before; normalizing every
+/// word into its own `String` also cost an allocation a word. Equal hashes
+/// stand for equal words, as shingle hashes do everywhere else. Only the
+/// words a substitution reports are spelled out again.
 struct Words<'a> {
     text: &'a str,
     /// Byte span of each word in `text`.
