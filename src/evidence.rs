@@ -74,7 +74,6 @@ pub fn align(
     shingle_size: usize,
     shared: impl Fn(u64) -> bool,
 ) -> Evidence {
-    // Keys are shingle hashes already: a fast fixed hasher, not SipHash.
     let mut starts: HashMap<u64, Vec<usize>, FixedState> =
         HashMap::with_capacity_and_hasher(b.hashes.len(), FixedState::default());
     // Whether each of `b`'s shingles may be matched, asked once: a matched

@@ -447,19 +447,13 @@ struct Words<'a> {
     text: &'a str,
     /// Byte span of each word in `text`.
     spans: Vec<TokenSpan>,
-    /// [`hash_token`] of each normalized word.
+    /// [`hash_token`] of each normalized word, as the sequence holds it.
     hashes: Vec<u64>,
     sentences: Vec<(usize, usize)>,
 }
 
 impl<'a> Words<'a> {
-    fn new(
-        text: &'a str,
-        sequence: &ShingleSequence,
-        normalizer: &crate::normalize::Normalizer,
-        kept: &[usize],
-    ) -> Self {
-        let mut buf = String::new();
+    fn new(text: &'a str, sequence: &ShingleSequence, kept: &[usize]) -> Self {
         let mut spans = Vec::with_capacity(kept.len().min(MAX_DIFF_TOKENS));
         let mut hashes = Vec::with_capacity(spans.capacity());
         let mut sentences = Vec::new();
@@ -477,9 +471,7 @@ impl<'a> Words<'a> {
                 }
                 start = k;
             }
-            hashes.push(hash_token(
-                normalizer.normalize_token(&text[span.start..span.end], &mut buf),
-            ));
+            hashes.push(sequence.token_hashes[t]);
             spans.push(span);
             prev_end = Some(span.end);
         }
@@ -521,7 +513,8 @@ impl<'a> Words<'a> {
 }
 
 /// Evidence of a rewrite: aligned sentences and word substitutions from `a`
-/// to `b`.
+/// to `b`. `normalizer` must be the one the sequences were made with: words
+/// are compared by the sequences' token hashes and spelled out with it.
 #[allow(clippy::too_many_arguments)]
 pub fn rewrite_evidence(
     a: (&str, &ShingleSequence, &dyn Fn(u64) -> bool),
@@ -533,8 +526,8 @@ pub fn rewrite_evidence(
 ) -> RewriteEvidence {
     let a_kept = content_tokens(a.1, shingle_size, a.2);
     let b_kept = content_tokens(b.1, shingle_size, b.2);
-    let wa = Words::new(a.0, a.1, normalizer, &a_kept);
-    let wb = Words::new(b.0, b.1, normalizer, &b_kept);
+    let wa = Words::new(a.0, a.1, &a_kept);
+    let wb = Words::new(b.0, b.1, &b_kept);
     let aligned =
         ordered_matches(&wa.sentence_sets(), &wb.sentence_sets(), config.segment_match).len();
     let fewer = wa.sentences.len().min(wb.sentences.len()).max(1);
