@@ -19,7 +19,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use neardup::candidates::{
     BandingStrategy, CandidateConfig, LshParams, band_keys, find_candidates,
 };
-use neardup::normalize::{Normalizer, Tokens};
+use neardup::normalize::{Normalizer, Tokens, for_each_scanned_token};
 use neardup::shingle::{ShingleHasher, hash_token};
 use neardup::sketch::{DEFAULT_SEED, MinHasher, Signature};
 use neardup::verify::PairScores;
@@ -91,6 +91,15 @@ fn stages(c: &mut Criterion) {
     let mut group = c.benchmark_group("stages");
     group.throughput(Throughput::Bytes(total));
     group.bench_function("tokenize", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for d in &docs {
+                for_each_scanned_token(d, |_| n += 1);
+            }
+            n
+        })
+    });
+    group.bench_function("tokenize (one token at a time)", |b| {
         b.iter(|| docs.iter().map(|d| Tokens::new(d).count()).sum::<usize>())
     });
     group.bench_function("normalize+tokenize+hash", |b| {

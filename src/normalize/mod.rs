@@ -25,8 +25,10 @@
 //! and already-normal tokens skip the work entirely.
 
 mod ascii;
+mod blocks;
 mod tokenize;
 
+pub use blocks::for_each_scanned_token;
 pub use tokenize::{ScannedToken, TokenShape, Tokens, is_break_byte};
 
 use serde::{Deserialize, Serialize};
@@ -111,12 +113,11 @@ impl Normalizer {
         F: FnMut(TokenSpan, TokenShape, &str),
     {
         let mut buf = String::new();
-        let mut tokens = Tokens::new(text);
-        while let Some(t) = tokens.next_token() {
+        for_each_scanned_token(text, |t| {
             let normalized =
                 self.normalize_shaped(&text[t.span.start..t.span.end], t.shape, &mut buf);
             f(t.span, t.shape, normalized);
-        }
+        });
     }
 
     /// The normalized tokens of `text`, as owned strings.
