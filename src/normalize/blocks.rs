@@ -2,16 +2,16 @@
 //!
 //! [`for_each_scanned_token`] finds the same tokens, with the same shapes,
 //! as [`Tokens::next_token`](super::Tokens::next_token), which stays the
-//! definition. Taken token by token, most of the scanner's time went to
-//! branches that depend on each word's length and on the separators after
-//! it, mispredicted about twice a token. Here each byte of a 64-byte block
-//! is classified at once into masks (one bit a byte: letter or digit, digit,
-//! upper case, apostrophe, `.` or `,`, sentence break, not ASCII); the
-//! joining rules become shifts of those masks (an apostrophe joins when
-//! both neighbours are letters or digits, `.` and `,` when both are
-//! digits); and tokens are read off the mask by counting trailing zeros.
-//! Upper case, digits and a break in the gap before a token are tests of
-//! the masks within its range.
+//! definition. Taken token by token, finding tokens cost 13–19 ns a token
+//! (about 50 cycles for a six-letter word), in loops over a word's bytes
+//! and over the separators after it that end where the data says. Here
+//! each byte of a 64-byte block is classified at once into masks (one bit
+//! a byte: letter or digit, digit, upper case, apostrophe, `.` or `,`,
+//! sentence break, not ASCII); the joining rules become shifts of those
+//! masks (an apostrophe joins when both neighbours are letters or digits,
+//! `.` and `,` when both are digits); and tokens are read off the mask by
+//! counting trailing zeros. Upper case, digits and a break in the gap
+//! before a token are tests of the masks within its range.
 //!
 //! A token is taken from a block only when the bytes that end it are in
 //! the block and ASCII (its last byte, the separator after it and, when
@@ -22,10 +22,15 @@
 //! also takes every token that starts at such a character.
 //!
 //! The classification is written as plain loops over the block's bytes
-//! that compilers turn into vector compares; the AVX-512 build of them is
-//! picked at run time by `multiversion` (see [`crate::hash_lanes`] for
-//! why that crate), and elsewhere the same code runs as compiled for the
-//! baseline CPU.
+//! that compilers turn into vector compares; an AVX-512 or AVX2 build of
+//! them is picked at run time by `multiversion` (see [`crate::hash_lanes`]
+//! for why that crate), and elsewhere the same code runs as compiled for
+//! the baseline CPU.
+//!
+//! On 5,000 documents of the generated 100k corpus, old and new code in
+//! turns in one process: tokens 2.2–2.6× faster; tokens, normalizing and
+//! hashing 99–108 → 61–68 ms. Criterion, one core: `stages/tokenize`
+//! 335 MiB/s → 1.05 GiB/s.
 
 use multiversion::multiversion;
 
@@ -143,13 +148,13 @@ pub fn for_each_scanned_token(text: &str, mut f: impl FnMut(ScannedToken)) {
                 &padded
             }
         };
-        let (taken, scanned) = scan_block(block, &mut after_break, |mut t| {
+        let (taken, done) = scan_block(block, &mut after_break, |mut t| {
             t.span.start += pos;
             t.span.end += pos;
             f(t)
         });
-        if taken > 0 || scanned > 0 {
-            pos += scanned;
+        if taken > 0 || done > 0 {
+            pos += done;
             continue;
         }
         // Nothing decided in this block: a token starts at `pos` that is
