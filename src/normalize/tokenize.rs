@@ -422,6 +422,18 @@ fn reference_tokens(text: &str) -> Vec<(usize, usize)> {
     }
 }
 
+/// Texts made of up to `max` of `pieces`, for property tests of the
+/// scanners.
+#[cfg(test)]
+pub(super) fn text_of_pieces(
+    pieces: &[&'static str],
+    max: usize,
+) -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::strategy::Strategy;
+    proptest::collection::vec(proptest::sample::select(pieces.to_vec()), 0..max)
+        .prop_map(|parts| parts.concat())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,15 +485,11 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn fast_paths_agree_with_the_reference_scanner(
-            parts in proptest::collection::vec(
-                proptest::sample::select(vec![
-                    "a", "Zq", "7", "12", " ", ".", ",", "'", "’", "ʼ", "-", "\n", "é",
-                    "e\u{301}", "\u{AD}", "\u{200D}", "東", "は", "Ω", "٣", "!", "\u{FEFF}",
-                ]),
-                0..40,
-            )
+            text in text_of_pieces(&[
+                "a", "Zq", "7", "12", " ", ".", ",", "'", "’", "ʼ", "-", "\n", "é",
+                "e\u{301}", "\u{AD}", "\u{200D}", "東", "は", "Ω", "٣", "!", "\u{FEFF}",
+            ], 40)
         ) {
-            let text: String = parts.concat();
             let fast: Vec<(usize, usize)> = Tokens::new(&text).collect();
             proptest::prop_assert_eq!(fast, reference_tokens(&text));
         }
@@ -490,15 +498,11 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn shapes_are_those_of_the_token_text_and_its_gap(
-            parts in proptest::collection::vec(
-                proptest::sample::select(vec![
-                    "a", "Zq", "Q", "7", "12", " ", ".", ",", "'", "’", "-", "\n", "!", "?",
-                    ":", ";", "é", "É", "e\u{301}", "\u{AD}", "東", "Ω", "ω", "٣", "\u{FEFF}",
-                ]),
-                0..40,
-            )
+            text in text_of_pieces(&[
+                "a", "Zq", "Q", "7", "12", " ", ".", ",", "'", "’", "-", "\n", "!", "?",
+                ":", ";", "é", "É", "e\u{301}", "\u{AD}", "東", "Ω", "ω", "٣", "\u{FEFF}",
+            ], 40)
         ) {
-            let text: String = parts.concat();
             let mut tokens = Tokens::new(&text);
             let mut prev_end = 0;
             while let Some(t) = tokens.next_token() {
