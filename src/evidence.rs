@@ -65,7 +65,8 @@ struct Run {
 }
 
 /// Aligns `a` against `b`. Only shingles for which `shared` is true are
-/// matched (boilerplate is left out).
+/// matched (boilerplate is left out); it is asked once about each shingle
+/// of `b`, and only its answers for shingles also in `a` matter.
 pub fn align(
     a_text: &str,
     a: &ShingleSequence,
@@ -74,23 +75,14 @@ pub fn align(
     shingle_size: usize,
     shared: impl Fn(u64) -> bool,
 ) -> Evidence {
-    let mut starts: HashMap<u64, Vec<usize>, FixedState> =
-        HashMap::with_capacity_and_hasher(b.hashes.len(), FixedState::default());
     // Whether each of `b`'s shingles may be matched, asked once: a matched
     // shingle of `a` equals the one of `b` it is matched with.
     let b_shared: Vec<bool> = b.hashes.iter().map(|&h| shared(h)).collect();
-    for (j, &h) in b.hashes.iter().enumerate() {
-        if b_shared[j] {
-            let list = starts.entry(h).or_default();
-            if list.len() < MAX_STARTS {
-                list.push(j);
-            }
-        }
-    }
+    let starts = Starts::new(&b.hashes, &b_shared);
     let mut runs: Vec<Run> = Vec::new();
     let mut i = 0;
     while i < a.hashes.len() {
-        let Some(candidates) = starts.get(&a.hashes[i]) else {
+        let Some(first) = starts.first(a.hashes[i]) else {
             i += 1;
             continue;
         };
@@ -108,9 +100,9 @@ pub fn align(
         // The longest run; on ties the first start after the previous run,
         // which keeps matches in order.
         let after = runs.last().map_or(0, |r| r.j + r.b_len);
-        let best = candidates
-            .iter()
-            .map(|&j| (extend(j), j >= after, std::cmp::Reverse(j)))
+        let best = starts
+            .from(first)
+            .map(|j| (extend(j), j >= after, std::cmp::Reverse(j)))
             .max()
             .map(|(len, _, std::cmp::Reverse(j))| Run { i, j, len, b_len: len });
         match best {
@@ -123,6 +115,50 @@ pub fn align(
     }
     let runs = join_close_runs(runs, shingle_size);
     spans_of(a_text, a, b_text, b, &runs, shingle_size)
+}
+
+/// Where the shareable shingles of `b` start, by hash: the first start of
+/// each hash in a table and, from each start, the next start of the same
+/// hash, at most [`MAX_STARTS`] a hash. One table and one list for the
+/// whole sequence, where a list for each hash allocated once a shingle.
+struct Starts {
+    /// First start, last start kept and number kept, by hash.
+    first: HashMap<u64, (usize, usize, usize), FixedState>,
+    /// The next kept start of the same hash, or `usize::MAX`.
+    next: Vec<usize>,
+}
+
+impl Starts {
+    fn new(hashes: &[u64], shared: &[bool]) -> Self {
+        let mut first: HashMap<u64, (usize, usize, usize), FixedState> =
+            HashMap::with_capacity_and_hasher(hashes.len(), FixedState::default());
+        let mut next = vec![usize::MAX; hashes.len()];
+        for (j, &h) in hashes.iter().enumerate() {
+            if !shared[j] {
+                continue;
+            }
+            let (_, last, kept) = first.entry(h).or_insert((j, j, 0));
+            if *kept == MAX_STARTS {
+                continue;
+            }
+            if *kept > 0 {
+                next[*last] = j;
+                *last = j;
+            }
+            *kept += 1;
+        }
+        Starts { first, next }
+    }
+
+    /// The first start of `hash`, if it has one.
+    fn first(&self, hash: u64) -> Option<usize> {
+        self.first.get(&hash).map(|&(j, _, _)| j)
+    }
+
+    /// The starts of one hash from `start` on, in order.
+    fn from(&self, start: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(Some(start), |&j| Some(self.next[j]).filter(|&n| n != usize::MAX))
+    }
 }
 
 /// Joins consecutive runs separated by at most `gap` shingles in both texts.
@@ -288,5 +324,67 @@ mod tests {
         assert_eq!(ev.spans.len(), 2, "{:?}", ev.spans);
         assert_eq!(chars(words, ev.spans[0].a), "one two three four five six seven eight");
         assert!(chars(words, ev.spans[1].a).starts_with("thirteen"), "{:?}", ev.spans);
+    }
+
+    proptest::proptest! {
+        /// Each hash's starts are its first `MAX_STARTS` shareable
+        /// positions, in order; a hash with none has no entry.
+        #[test]
+        fn starts_are_the_first_shareable_positions_of_each_hash(
+            positions in proptest::collection::vec((0u64..6, proptest::bool::weighted(0.8)), 0..120),
+        ) {
+            let (hashes, shared): (Vec<u64>, Vec<bool>) = positions.into_iter().unzip();
+            let starts = Starts::new(&hashes, &shared);
+            for h in 0..6 {
+                let expected: Vec<usize> = (0..hashes.len())
+                    .filter(|&j| hashes[j] == h && shared[j])
+                    .take(MAX_STARTS)
+                    .collect();
+                let found: Vec<usize> =
+                    starts.first(h).map(|j| starts.from(j).collect()).unwrap_or_default();
+                proptest::prop_assert_eq!(found, expected);
+            }
+        }
+
+        /// The scan asks `align` whether a shingle is boilerplate in either
+        /// document rather than whether it is in both content sets: the
+        /// same alignment, since only shingles of both sequences are ever
+        /// matched.
+        #[test]
+        fn leaving_out_boilerplate_aligns_as_content_membership(
+            a_words in proptest::collection::vec(0usize..12, 3..60),
+            b_words in proptest::collection::vec(0usize..12, 3..60),
+            a_boilerplate in proptest::collection::vec(proptest::bool::weighted(0.2), 60),
+            b_boilerplate in proptest::collection::vec(proptest::bool::weighted(0.2), 60),
+        ) {
+            const WORDS: [&str; 12] = [
+                "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
+                "kappa", "lambda", "mu",
+            ];
+            let text = |words: &[usize]| {
+                words.iter().map(|&w| WORDS[w]).collect::<Vec<_>>().join(" ")
+            };
+            let (a, b) = (text(&a_words), text(&b_words));
+            let f = featurizer();
+            let (sa, sb) = (f.sequence(&a), f.sequence(&b));
+            // Boilerplate: some shingles of each sequence, by position.
+            let pick = |hashes: &[u64], marks: &[bool]| {
+                let mut picked: Vec<u64> =
+                    hashes.iter().zip(marks).filter(|(_, m)| **m).map(|(h, _)| *h).collect();
+                picked.sort_unstable();
+                picked.dedup();
+                picked
+            };
+            let (bp_a, bp_b) = (pick(&sa.hashes, &a_boilerplate), pick(&sb.hashes, &b_boilerplate));
+            let content = |hashes: &[u64], bp: &[u64]| {
+                crate::shingle::ShingleSet::from_hashes(hashes.to_vec()).without(bp)
+            };
+            let (ca, cb) = (content(&sa.hashes, &bp_a), content(&sb.hashes, &bp_b));
+            let by_content = align(&a, &sa, &b, &sb, 3, |h| ca.contains(h) && cb.contains(h));
+            let by_boilerplate = align(&a, &sa, &b, &sb, 3, |h| {
+                bp_a.binary_search(&h).is_err() && bp_b.binary_search(&h).is_err()
+            });
+            proptest::prop_assert_eq!(by_boilerplate, by_content);
+        }
     }
 }

@@ -139,7 +139,12 @@ impl Scanner {
                 let (a_text, a_sets) = a_side.as_ref().expect("loaded above");
                 let b_text = corpus.load_text(e.edge.b, &self.featurizer)?;
                 let b_sets = corpus.load_sets(e.edge.b)?;
-                let shared = |h: u64| a_sets.content.contains(h) && b_sets.content.contains(h);
+                // `align` asks only about shingles of the two sequences, and
+                // a shingle of both is in both full sets: it is shared unless
+                // it is boilerplate in one of them. (Two binary searches in
+                // the content sets for each of `b`'s shingles were 13 % of
+                // this stage's CPU samples, 100k scan.)
+                let shared = |h: u64| !a_sets.is_boilerplate(h) && !b_sets.is_boilerplate(h);
                 evidence.matched = Some(align(
                     &a_text.text,
                     &a_text.sequence,
