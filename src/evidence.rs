@@ -101,7 +101,7 @@ pub fn align(
         // which keeps matches in order.
         let after = runs.last().map_or(0, |r| r.j + r.b_len);
         let best = starts
-            .from(first)
+            .following(first)
             .map(|j| (extend(j), j >= after, std::cmp::Reverse(j)))
             .max()
             .map(|(len, _, std::cmp::Reverse(j))| Run { i, j, len, b_len: len });
@@ -119,44 +119,51 @@ pub fn align(
 
 /// Where the shareable shingles of `b` start, by hash: the first start of
 /// each hash in a table and, from each start, the next start of the same
-/// hash, at most [`MAX_STARTS`] a hash. One table and one list for the
-/// whole sequence, where a list for each hash allocated once a shingle.
+/// hash, at most [`MAX_STARTS`] a hash. One table and one list serve the
+/// whole sequence; a vector for each hash cost an allocation a distinct
+/// shingle.
 struct Starts {
-    /// First start, last start kept and number kept, by hash.
-    first: HashMap<u64, (usize, usize, usize), FixedState>,
+    by_hash: HashMap<u64, HashStarts, FixedState>,
     /// The next kept start of the same hash, or `usize::MAX`.
     next: Vec<usize>,
 }
 
+/// The starts of one hash.
+struct HashStarts {
+    first: usize,
+    last: usize,
+    kept: usize,
+}
+
 impl Starts {
     fn new(hashes: &[u64], shared: &[bool]) -> Self {
-        let mut first: HashMap<u64, (usize, usize, usize), FixedState> =
+        let mut by_hash: HashMap<u64, HashStarts, FixedState> =
             HashMap::with_capacity_and_hasher(hashes.len(), FixedState::default());
         let mut next = vec![usize::MAX; hashes.len()];
         for (j, &h) in hashes.iter().enumerate() {
             if !shared[j] {
                 continue;
             }
-            let (_, last, kept) = first.entry(h).or_insert((j, j, 0));
-            if *kept == MAX_STARTS {
+            let starts = by_hash.entry(h).or_insert(HashStarts { first: j, last: j, kept: 0 });
+            if starts.kept == MAX_STARTS {
                 continue;
             }
-            if *kept > 0 {
-                next[*last] = j;
-                *last = j;
+            if starts.kept > 0 {
+                next[starts.last] = j;
+                starts.last = j;
             }
-            *kept += 1;
+            starts.kept += 1;
         }
-        Starts { first, next }
+        Starts { by_hash, next }
     }
 
     /// The first start of `hash`, if it has one.
     fn first(&self, hash: u64) -> Option<usize> {
-        self.first.get(&hash).map(|&(j, _, _)| j)
+        self.by_hash.get(&hash).map(|starts| starts.first)
     }
 
-    /// The starts of one hash from `start` on, in order.
-    fn from(&self, start: usize) -> impl Iterator<Item = usize> + '_ {
+    /// The starts of one hash from `start` (one of them) on, in order.
+    fn following(&self, start: usize) -> impl Iterator<Item = usize> + '_ {
         std::iter::successors(Some(start), |&j| Some(self.next[j]).filter(|&n| n != usize::MAX))
     }
 }
@@ -341,7 +348,7 @@ mod tests {
                     .take(MAX_STARTS)
                     .collect();
                 let found: Vec<usize> =
-                    starts.first(h).map(|j| starts.from(j).collect()).unwrap_or_default();
+                    starts.first(h).map(|j| starts.following(j).collect()).unwrap_or_default();
                 proptest::prop_assert_eq!(found, expected);
             }
         }
