@@ -256,13 +256,22 @@ pub fn group_entries(
 
 /// Groups `(key, doc)` entries by key with a parallel sort: the groups of two
 /// or more documents with their key, members ascending, in key order.
-pub(crate) fn groups_by_key(entries: &mut Vec<(u64, u32)>) -> Vec<(u64, Vec<u32>)> {
-    entries.par_sort_unstable();
-    entries.dedup();
+///
+/// The entries are sorted by key alone and each group's few members
+/// afterwards: comparing keys only made sorting a batch of 4M band entries
+/// about a third faster than comparing `(key, doc)` pairs (a probe, 5 runs
+/// in turns: 77–92 against 110–130 ms), and most keys have one entry.
+pub(crate) fn groups_by_key(entries: &mut [(u64, u32)]) -> Vec<(u64, Vec<u32>)> {
+    entries.par_sort_unstable_by_key(|e| e.0);
     entries
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|run| run.len() > 1)
-        .map(|run| (run[0].0, run.iter().map(|&(_, doc)| doc).collect()))
+        .filter_map(|run| {
+            let mut members: Vec<u32> = run.iter().map(|&(_, doc)| doc).collect();
+            members.sort_unstable();
+            members.dedup();
+            (members.len() > 1).then_some((run[0].0, members))
+        })
         .collect()
 }
 
@@ -575,6 +584,25 @@ mod tests {
             tags.push(b.iter().map(|&k| spread(k)));
             let shared = a.iter().zip(&b).filter(|(x, y)| x == y).count() as u32;
             prop_assert_eq!(tags.share_at_least(0, 1, n), shared >= n);
+        }
+
+        #[test]
+        fn groups_by_key_are_the_distinct_documents_of_each_key(
+            entries in prop::collection::vec((0u64..12, 0u32..10), 0..80),
+        ) {
+            // Few keys and documents: repeated entries, keys with one
+            // document, and members that arrive out of order.
+            let mut expected: std::collections::BTreeMap<u64, std::collections::BTreeSet<u32>> =
+                Default::default();
+            for &(key, doc) in &entries {
+                expected.entry(key).or_default().insert(doc);
+            }
+            let expected: Vec<(u64, Vec<u32>)> = expected
+                .into_iter()
+                .filter(|(_, docs)| docs.len() > 1)
+                .map(|(key, docs)| (key, docs.into_iter().collect()))
+                .collect();
+            prop_assert_eq!(groups_by_key(&mut entries.clone()), expected);
         }
 
         #[test]

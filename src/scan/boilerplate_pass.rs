@@ -136,7 +136,9 @@ impl Scanner {
             budget,
             |_, doc| u64::from(doc),
             |batch| {
-                batch.par_sort_unstable_by_key(|&(hash, doc)| (doc, hash));
+                // By document alone; each document's few shingles are
+                // sorted by `boilerplate_of` (see `candidates::groups_by_key`).
+                batch.par_sort_unstable_by_key(|e| e.1);
                 let per_doc: Vec<&[(u64, u32)]> = batch.chunk_by(|a, b| a.1 == b.1).collect();
                 for chunk in per_doc.chunks(DOCS_PER_CHUNK) {
                     let found: Vec<Found> = chunk
@@ -159,7 +161,8 @@ impl Scanner {
         Ok(())
     }
 
-    /// The boilerplate of one document, given its frequent shingles.
+    /// The boilerplate of one document, given its frequent shingles (in any
+    /// order).
     ///
     /// When its counts show that every run of frequent shingles is short
     /// (see [`all_runs_short`]), they are all boilerplate; its text is not
@@ -167,7 +170,8 @@ impl Scanner {
     /// the full set without the boilerplate, worked out when it is read.
     fn boilerplate_of(&self, corpus: &Corpus, entries: &[(u64, u32)]) -> Result<Option<Found>> {
         let doc = entries[0].1;
-        let frequent: Vec<u64> = entries.iter().map(|e| e.0).collect();
+        let mut frequent: Vec<u64> = entries.iter().map(|e| e.0).collect();
+        frequent.sort_unstable();
         let record = corpus.docs.record(doc)?;
         let short = all_runs_short(
             frequent.len(),

@@ -153,11 +153,13 @@ impl Scanner {
             |key, _| key,
             |batch| {
                 progress.advance(batch.len() as u64);
-                batch.par_sort_unstable();
+                // By key, then each run by document (see `candidates::groups_by_key`).
+                batch.par_sort_unstable_by_key(|e| e.0);
                 let mut packed = Vec::new();
                 let mut members = Vec::new();
-                for run in batch.chunk_by(|a, b| a.0 == b.0) {
+                for run in batch.chunk_by_mut(|a, b| a.0 == b.0) {
                     // Plain entries sort before removal marks.
+                    run.sort_unstable_by_key(|e| e.1);
                     let split = run.partition_point(|e| e.1 & REMOVED == 0);
                     let (kept, removed) = run.split_at(split);
                     members.clear();
@@ -194,7 +196,9 @@ impl Scanner {
             budget,
             |key, _| key,
             |batch| {
-                batch.par_sort_unstable();
+                // By pair alone: the views of a pair's entries are counted,
+                // in any order.
+                batch.par_sort_unstable_by_key(|e| e.0);
                 for run in batch.chunk_by(|a, b| a.0 == b.0) {
                     let views = candidate_views(run.iter().map(|e| e.1), min_shared);
                     for (count, found) in by_view.iter_mut().zip(views) {
