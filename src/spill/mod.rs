@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 pub(crate) use blobs::read_exact_at;
 pub use blobs::{BlobRef, BlobStore, bytes_to_u64s, u64s_as_le_bytes, u64s_to_bytes};
-pub use entries::{EntrySpill, MEMORY_ENTRIES, mix};
+pub use entries::{EntrySpill, GATHER_ENTRIES, MEMORY_ENTRIES, mix};
 
 /// Where a scan keeps its scratch data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
