@@ -213,9 +213,10 @@ impl EntrySpill {
                         };
                         full_tx.send(std::mem::replace(batch, next)).map_err(|_| ReadError::Stopped)
                     };
+                let max = (max_entries / 2).max(1);
                 let mut batches = Batches {
-                    max: (max_entries / 2).max(1),
-                    target: (max_entries / 2).clamp(1, self.gather_entries),
+                    max,
+                    target: max.min(self.gather_entries),
                     remaining: self.len,
                     batch: Vec::new(),
                     dir: &dir,
@@ -308,6 +309,15 @@ where
         Error::io(self.dir, e)
     }
 
+    /// Hands over the gathered batch before `count` more entries join it
+    /// if they would not fit or it has reached its target.
+    fn make_room(&mut self, count: u64) -> std::result::Result<(), ReadError> {
+        if self.batch.len() as u64 + count > self.max as u64 || self.batch.len() >= self.target {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     /// Hands over the gathered batch, if any.
     fn flush(&mut self) -> std::result::Result<(), ReadError> {
         if self.batch.is_empty() {
@@ -321,9 +331,7 @@ where
     fn add_entries(&mut self, entries: Vec<(u64, u32)>) -> std::result::Result<(), ReadError> {
         let count = entries.len() as u64;
         self.remaining -= count;
-        if self.batch.len() as u64 + count > self.max as u64 || self.batch.len() >= self.target {
-            self.flush()?;
-        }
+        self.make_room(count)?;
         if self.batch.is_empty() {
             self.batch = entries;
         } else {
@@ -352,9 +360,7 @@ where
             }
             return Ok(());
         }
-        if self.batch.len() as u64 + count > max || self.batch.len() >= self.target {
-            self.flush()?;
-        }
+        self.make_room(count)?;
         if self.batch.is_empty() {
             // Room for a full batch, or for all that is left if that is less
             // (the buffer of the previous batch is kept when it is enough).
