@@ -80,6 +80,11 @@ impl FrequentShingles {
         FrequentShingles { hashes }
     }
 
+    /// The frequent shingles, sorted.
+    pub fn hashes(&self) -> &[u64] {
+        &self.hashes
+    }
+
     /// Number of frequent shingles.
     pub fn len(&self) -> usize {
         self.hashes.len()

@@ -60,7 +60,6 @@ mod error;
 pub mod eval;
 pub mod evidence;
 pub mod features;
-pub mod frequency_filter;
 pub mod hash_lanes;
 pub mod index;
 pub mod ingest;

@@ -17,7 +17,7 @@ use crate::features::{Featurizer, ShingleSequence};
 use crate::shingle::ShingleSet;
 use crate::spill::{BlobRef, BlobStore, Spill, bytes_to_u64s, u64s_to_bytes};
 
-use super::docs::DocTable;
+use super::docs::{DocRecord, DocTable};
 use super::scratch_error;
 
 /// A distinct document's shingles, as read back for verification.
@@ -232,11 +232,89 @@ impl Corpus {
         read_sets(&self.set_store, at)
     }
 
+    /// The full sets of the distinct documents among `first..first +
+    /// count`, as the first pass stored them, read at once (see
+    /// [`FullSets`]); fewer documents when their sets are over
+    /// [`FULL_SETS_BYTES`] ([`FullSets::next`] says where to go on). Call
+    /// before the boilerplate pass changes their records, with the store
+    /// flushed.
+    pub fn full_sets(&self, first: u32, count: u32) -> Result<FullSets> {
+        let corrupt = || scratch_error(std::io::Error::other("stored shingle set is corrupt"));
+        let records = self.docs.records_from(first, count)?;
+        let mut next = first + records.len() as u32;
+        let mut docs = Vec::new();
+        // The first pass appends the sets in document order: they are one
+        // stretch of the store.
+        let mut start = None;
+        let mut end = 0;
+        for (doc, record) in (first..).zip(records).filter(|(_, r)| !r.sets.is_empty()) {
+            let first_offset = *start.get_or_insert(record.sets.offset());
+            if record.sets.offset() != end && !docs.is_empty() {
+                return Err(corrupt());
+            }
+            let len = record.sets.len() as u64;
+            if !docs.is_empty() && record.sets.offset() + len - first_offset > FULL_SETS_BYTES {
+                next = doc;
+                break;
+            }
+            let at = (record.sets.offset() - first_offset) as usize;
+            end = record.sets.offset() + len;
+            docs.push(FullSet { doc, record, start: at + 4, end: at + len as usize });
+        }
+        let mut bytes = Vec::new();
+        if let Some(start) = start {
+            let span = u32::try_from(end - start).map_err(|_| corrupt())?;
+            self.set_store
+                .read_into(BlobRef::new(start, span), &mut bytes)
+                .map_err(scratch_error)?;
+        }
+        for set in &docs {
+            let blob = bytes.get(set.start - 4..set.end).ok_or_else(corrupt)?;
+            let (len, hashes) = blob.split_first_chunk::<4>().ok_or_else(corrupt)?;
+            if u32::from_le_bytes(*len) as usize * 8 != hashes.len() {
+                return Err(corrupt());
+            }
+        }
+        Ok(FullSets { docs, bytes, next })
+    }
+
     /// The text of `doc` with its shingle sequence.
     pub fn load_text(&self, doc: u32, featurizer: &Featurizer) -> Result<DocText> {
         let text = self.docs.text(doc)?;
         let sequence = featurizer.sequence(&text);
         Ok(DocText { text, sequence })
+    }
+}
+
+/// Bytes of full sets read at once (unless one set is larger).
+pub(super) const FULL_SETS_BYTES: u64 = 16 << 20;
+
+/// One distinct document's full set within [`FullSets`].
+pub(super) struct FullSet {
+    pub doc: u32,
+    pub record: DocRecord,
+    /// Where its hashes are in [`FullSets::bytes`].
+    start: usize,
+    end: usize,
+}
+
+/// The full sets of consecutive distinct documents, read at once: the
+/// passes that look at every document's shingles read them in order, a
+/// chunk of the store at a time, instead of one read a document.
+pub(super) struct FullSets {
+    /// In document order.
+    pub docs: Vec<FullSet>,
+    bytes: Vec<u8>,
+    /// The first document after those read.
+    pub next: u32,
+}
+
+impl FullSets {
+    /// The hashes of `set` (sorted, distinct).
+    pub fn hashes(&self, set: &FullSet) -> impl Iterator<Item = u64> + '_ {
+        self.bytes[set.start..set.end]
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
     }
 }
 

@@ -242,6 +242,23 @@ impl DocRecords {
             .ok_or_else(|| scratch_error(std::io::Error::other("document record is corrupt")))
     }
 
+    /// The records of documents `first..first + count` (those that exist),
+    /// read at once.
+    pub fn get_range(&self, first: u32, count: u32) -> Result<Vec<DocRecord>> {
+        let end = (u64::from(first) + u64::from(count)) * DocRecord::BYTES as u64;
+        let start = DocRecord::at(first).offset();
+        let span = BlobRef::new(start, (end.min(self.0.len()).max(start) - start) as u32);
+        let bytes = self.0.read(span).map_err(scratch_error)?;
+        bytes
+            .chunks_exact(DocRecord::BYTES)
+            .map(|record| {
+                DocRecord::decode(record).ok_or_else(|| {
+                    scratch_error(std::io::Error::other("document record is corrupt"))
+                })
+            })
+            .collect()
+    }
+
     /// The store, for writing: only while the scan owns the table alone.
     fn store_mut(&mut self) -> Result<&mut BlobStore> {
         Arc::get_mut(&mut self.0)
@@ -312,6 +329,12 @@ impl DocTable {
     /// The record of document `doc`.
     pub(crate) fn record(&self, doc: u32) -> Result<DocRecord> {
         self.records.get(doc)
+    }
+
+    /// The records of documents `first..first + count` (those that exist),
+    /// read at once.
+    pub(crate) fn records_from(&self, first: u32, count: u32) -> Result<Vec<DocRecord>> {
+        self.records.get_range(first, count)
     }
 
     /// The records alone (shared, without the ids).

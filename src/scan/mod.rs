@@ -4,9 +4,11 @@
 //! pass 1  sketch_pass      stream documents; in parallel batches: extract
 //!                          text, featurize, band keys; exact copies found by
 //!                          content hash; texts and sets to the stores,
-//!                          (key, doc) entries to spills
-//! pass 2  boilerplate_pass shingle document frequencies; each document's
-//!                          short frequent runs → content / boilerplate sets
+//!                          (key, doc) entries and shingle keys to spills
+//! pass 2  boilerplate_pass shingle document frequencies (frequencies: from
+//!                          keys, checked on the stored sets); each
+//!                          document's short frequent runs → content /
+//!                          boilerplate sets
 //! pass 3  candidate_pass   band keys and passage fingerprints grouped →
 //!                          distinct candidate pairs
 //! pass 4  verify_pass      exact scores on the stored sets, rewrite
@@ -34,6 +36,7 @@ mod candidate_pass;
 mod corpus;
 mod docs;
 mod evidence_pass;
+mod frequencies;
 mod outcome;
 mod sketch_pass;
 mod text_sources;
@@ -315,7 +318,7 @@ impl Scanner {
         let mut passages = spills.passages;
         self.find_boilerplate(
             &mut corpus,
-            spills.frequencies,
+            spills.shingle_keys,
             &mut passages,
             resources,
             progress,

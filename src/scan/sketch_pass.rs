@@ -25,7 +25,7 @@ use crate::ingest::{Document, RecordPlace};
 use crate::progress::{Progress, Stage};
 use crate::shingle::ShingleSet;
 use crate::sketch::Signature;
-use crate::spill::{BlobRef, BlobStore, EntrySpill, Resources, Spill};
+use crate::spill::{BlobRef, BlobStore, EntrySpill, KeySpill, Resources, Spill};
 use crate::spin::MIN_REWRITE_TOKENS;
 use crate::{Error, Result};
 
@@ -33,6 +33,7 @@ use super::Scanner;
 use super::candidate_pass::CHAR_VIEW;
 use super::corpus::{Corpus, StoredBandTags, encode_full_set};
 use super::docs::{DocCounts, DocRecord, DocTable, StoredDoc, StoredText};
+use super::frequencies::{KEY_PARTITIONS, push_keys};
 use super::text_sources::TextSources;
 
 /// Documents sketched together.
@@ -45,12 +46,11 @@ pub(crate) const MAX_DOCS: u64 = (1 << 31) - 1;
 /// Partitions of each scratch spill on disk. A partition larger than one
 /// batch of the grouping stages (half the sort budget, 4M entries by
 /// default: see [`EntrySpill::drain`]) is split before it is sorted, one
-/// more write and read of it. 128 partitions hold the shingle-frequency
-/// spill of about 540M entries unsplit: the generated 1M-document corpus
-/// (530 shingles a document). Longer documents at that size are split
-/// unless `--sort-memory` is raised. (With 32 partitions, the 1M-document
-/// scan spent 34 s more in that stage than ten 100k scans; 256 partitions
-/// cost 5 % of a 100k scan and 25 MB more peak memory.)
+/// more write and read of it: 128 partitions hold about 540M entries
+/// unsplit. (Measured when shingle frequencies were such entries, 530 a
+/// document of the generated 1M-document corpus: with 32 partitions that
+/// scan spent 34 s more in the frequency stage than ten 100k scans; 256
+/// partitions cost 5 % of a 100k scan and 25 MB more peak memory.)
 const DISK_PARTITIONS: usize = 128;
 
 /// The number of partitions of a spill kept as `spill` says.
@@ -63,8 +63,9 @@ pub(super) fn partitions_for(spill: &Spill) -> usize {
 
 /// The entries pass 1 spreads for the grouping stages.
 pub(super) struct Spills {
-    /// `(shingle, doc)` of every distinct document: document frequencies.
-    pub frequencies: EntrySpill,
+    /// A key for each shingle of each distinct document: document
+    /// frequencies (`None` when the frequent shingles are known).
+    pub shingle_keys: Option<KeySpill>,
     /// `(fingerprint, doc)`: passage candidates.
     pub passages: EntrySpill,
     /// `(band entry key, doc)` of every view: LSH candidates.
@@ -150,7 +151,7 @@ impl Scanner {
         } else {
             0
         };
-        let builder = CorpusBuilder::new(resources, char_bands)?;
+        let builder = CorpusBuilder::new(resources, char_bands, self.known_frequent.is_none())?;
         let built = std::thread::scope(|scope| {
             let (batch_tx, batch_rx) = sync_channel::<Vec<T>>(1);
             scope.spawn(move || {
@@ -267,8 +268,9 @@ struct CorpusBuilder {
 
 impl CorpusBuilder {
     /// A builder; `char_bands` is the number of bands of the character view
-    /// (0: the view is off).
-    fn new(resources: &Resources, char_bands: usize) -> Result<Self> {
+    /// (0: the view is off); `count_shingles`: whether document frequencies
+    /// are counted.
+    fn new(resources: &Resources, char_bands: usize, count_shingles: bool) -> Result<Self> {
         let spill = &resources.spill;
         let partitions = partitions_for(spill);
         Ok(CorpusBuilder {
@@ -280,7 +282,7 @@ impl CorpusBuilder {
             representative_of: Vec::new(),
             seen: HashMap::new(),
             spills: Spills {
-                frequencies: resources.entry_spill(partitions)?,
+                shingle_keys: count_shingles.then(|| resources.key_spill(KEY_PARTITIONS)),
                 passages: resources.entry_spill(partitions)?,
                 bands: resources.entry_spill(partitions)?,
             },
@@ -353,8 +355,8 @@ impl CorpusBuilder {
         self.docs.push(&s.id, &record)?;
         self.content_len.push(s.shingles.len() as u32);
         let spills = &mut self.spills;
-        for &h in s.shingles.as_slice() {
-            spills.frequencies.push(spills.frequencies.partition_of_hash(h), h, doc)?;
+        if let Some(keys) = &mut spills.shingle_keys {
+            push_keys(keys, s.shingles.as_slice())?;
         }
         for &fp in &s.fingerprints {
             spills.passages.push(spills.passages.partition_of_hash(fp), fp, doc)?;

@@ -1,5 +1,7 @@
 use super::*;
+use crate::boilerplate::{DEFAULT_MIN_DF, FrequentShingles};
 use crate::relate::Relation;
+use crate::shingle::ShingleSet;
 
 /// Deterministic pseudo-text: words drawn by hashing (seed, position) from
 /// a vocabulary of 20,000, so texts of different seeds share no runs.
@@ -221,6 +223,42 @@ fn scratch_files_and_tiny_sort_budgets_give_the_same_outcome() {
 }
 
 #[test]
+fn frequent_shingles_are_those_of_min_df_distinct_documents() {
+    // Templates of four sites on 40 pages; a passage carried by 4 texts
+    // (below the default of 5 documents) and one by 6; exact copies of a
+    // page count once.
+    let mut texts: Vec<String> = (0..40).map(|n| page(n % 4, n, &article(200 + n, 80))).collect();
+    for n in 0..4 {
+        texts.push(format!("{} {}", article(300, 60), article(310 + n, 40)));
+    }
+    for n in 0..6 {
+        texts.push(format!("{} {}", article(320 + n, 40), article(301, 60)));
+    }
+    for _ in 0..5 {
+        texts.push(texts[0].clone());
+    }
+    let scanner = Scanner::new(ScanConfig::default()).unwrap();
+    let mut distinct = texts.clone();
+    distinct.sort();
+    distinct.dedup();
+    let sets: Vec<ShingleSet> =
+        distinct.iter().map(|t| scanner.featurizer.featurize(t).shingles).collect();
+    let reference =
+        FrequentShingles::count(&sets.iter().collect::<Vec<_>>(), DEFAULT_MIN_DF).len() as u64;
+    assert!(reference > 100, "{reference}");
+    let docs = || texts.iter().enumerate().map(|(n, t)| Document::new(format!("t{n}"), t));
+    let dir = tempfile::tempdir().unwrap();
+    for resources in [
+        Resources::default(),
+        Resources { spill: crate::spill::Spill::Dir(dir.path().into()), sort_memory: 1 << 20 },
+        Resources { spill: crate::spill::Spill::Dir(dir.path().into()), sort_memory: 1024 },
+    ] {
+        let out = scanner.scan_with(docs(), &resources, &crate::progress::Silent).unwrap();
+        assert_eq!(out.stats.frequent_shingles, reference, "{resources:?}");
+    }
+}
+
+#[test]
 fn character_view_pairs_reach_the_pair_spill_only_with_two_shared_band_tags() {
     use crate::candidates::{BandTags, band_entry_key, pack};
     use candidate_pass::CHAR_VIEW;
@@ -300,7 +338,7 @@ fn a_document_with_boilerplate_keeps_its_full_set_and_its_content_count() {
     scanner
         .find_boilerplate(
             &mut corpus,
-            spills.frequencies,
+            spills.shingle_keys,
             &mut passages,
             &resources,
             &Silent,

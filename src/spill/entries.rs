@@ -1,9 +1,9 @@
 //! [`EntrySpill`]: `(key, value)` entries grouped by key with bounded memory.
 //!
 //! Grouping by key is the heart of candidate search (band keys, passage
-//! fingerprints, candidate pairs) and of boilerplate detection (shingle
-//! document frequencies). Held in memory, those entries grow with the text:
-//! a 5 GB crawl has about a billion shingles. So entries are spread over
+//! fingerprints, candidate pairs) and of boilerplate detection (the
+//! frequent shingles of each document). Held in memory, those entries grow
+//! with the text: a 5 GB crawl has about a billion shingles. So entries are spread over
 //! partitions as they are produced (the caller picks the partition, usually
 //! from the key's hash) and handed back in batches within the memory
 //! budget: small partitions are gathered (up to [`GATHER_ENTRIES`]), large
@@ -21,8 +21,8 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 
-use super::Spill;
 use super::entry_file::{EntryWriter, for_each_entry};
+use super::{Spill, scratch_io_error};
 use crate::{Error, Result};
 
 /// Entries a disk spill holds in memory before it moves to its files
@@ -166,10 +166,7 @@ impl EntrySpill {
     }
 
     fn io_error(&self, e: std::io::Error) -> Error {
-        match &self.dir {
-            Some(dir) => Error::io(dir, e),
-            None => Error::Io { path: "<memory>".into(), source: e },
-        }
+        scratch_io_error(self.dir.as_deref(), e)
     }
 
     /// Hands the entries back in batches, unsorted, calling `f` once per

@@ -5,12 +5,12 @@
 //! [`crate::scan`]); document records, texts (those that cannot be read
 //! again from their input, see [`crate::ingest::place`]), shingle sets and
 //! the evidence of related pairs go into [`BlobStore`]s, and the
-//! `(key, document)` entries that candidate search and boilerplate detection
-//! group by key go into [`EntrySpill`]s that are sorted one partition at a
-//! time. Both live either in memory (the library's default, simplest for
-//! small inputs) or in anonymous temporary files (the command line's
-//! default), which the operating system removes even when the process is
-//! killed.
+//! `(key, document)` entries that candidate search groups by key go into
+//! [`EntrySpill`]s that are sorted one partition at a time, and the keys
+//! that document frequencies are counted from into a [`KeySpill`]. All
+//! live either in memory (the library's default, simplest for small
+//! inputs) or in anonymous temporary files (the command line's default),
+//! which the operating system removes even when the process is killed.
 //!
 //! No crate was taken for this: the job is append-then-read of byte blobs
 //! and a partitioned external sort of compact (key, value) entries, a few hundred
@@ -21,12 +21,23 @@
 mod blobs;
 mod entries;
 mod entry_file;
+mod keys;
 
 use std::path::PathBuf;
 
 pub(crate) use blobs::read_exact_at;
 pub use blobs::{BlobRef, BlobStore, bytes_to_u64s, u64s_as_le_bytes, u64s_to_bytes};
 pub use entries::{EntrySpill, GATHER_ENTRIES, MEMORY_ENTRIES, mix};
+pub use keys::KeySpill;
+
+/// An I/O error of a spill's scratch files in `dir` (`None`: a spill in
+/// memory, which has none but shares the code paths).
+fn scratch_io_error(dir: Option<&std::path::Path>, e: std::io::Error) -> crate::Error {
+    match dir {
+        Some(dir) => crate::Error::io(dir, e),
+        None => crate::Error::Io { path: "<memory>".into(), source: e },
+    }
+}
 
 /// Where a scan keeps its scratch data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -74,5 +85,18 @@ impl Resources {
     pub fn entry_spill(&self, partitions: usize) -> crate::Result<EntrySpill> {
         let in_memory = (self.sort_entries() as u64 / 8).min(MEMORY_ENTRIES);
         Ok(EntrySpill::new(&self.spill, partitions)?.in_memory_up_to(in_memory))
+    }
+
+    /// A [`KeySpill`] of `partitions` partitions kept as [`Self::spill`]
+    /// says, that holds in memory up to an eighth of the sort budget (and
+    /// at most [`MEMORY_ENTRIES`] keys) before it moves to disk.
+    pub fn key_spill(&self, partitions: usize) -> KeySpill {
+        let in_memory = (self.sort_keys() as u64 / 8).min(MEMORY_ENTRIES);
+        KeySpill::new(&self.spill, partitions, in_memory)
+    }
+
+    /// The number of `u32` keys that fit in the sort memory.
+    pub fn sort_keys(&self) -> usize {
+        (self.sort_memory / 4).max(64)
     }
 }
