@@ -11,9 +11,9 @@
 //!     shingles marked removed in the passage spill
 //! ```
 //!
-//! Nothing here holds more than one partition of keys, the frequent
-//! shingles (and the few candidates counted with them) and one chunk of
-//! full sets in memory.
+//! Nothing here holds more than one partition of keys (a share of the sort
+//! memory a thread), the frequent shingles (and the few candidates counted
+//! with them) and one chunk of full sets in memory.
 
 use rayon::prelude::*;
 
