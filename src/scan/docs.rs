@@ -230,6 +230,12 @@ impl DocRecord {
 /// Documents per block of the id index (see [`DocTable`]).
 const ID_BLOCK: usize = 1024;
 
+/// A stored record, decoded; corrupt bytes are a scratch error.
+fn decode_record(bytes: &[u8]) -> Result<DocRecord> {
+    DocRecord::decode(bytes)
+        .ok_or_else(|| scratch_error(std::io::Error::other("document record is corrupt")))
+}
+
 /// The fixed-size records of a scan's documents, by document index.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct DocRecords(Arc<BlobStore>);
@@ -238,8 +244,7 @@ impl DocRecords {
     /// The record of document `doc`.
     pub fn get(&self, doc: u32) -> Result<DocRecord> {
         let bytes = self.0.read(DocRecord::at(doc)).map_err(scratch_error)?;
-        DocRecord::decode(&bytes)
-            .ok_or_else(|| scratch_error(std::io::Error::other("document record is corrupt")))
+        decode_record(&bytes)
     }
 
     /// The records of documents `first..first + count` (those that exist),
@@ -249,14 +254,7 @@ impl DocRecords {
         let start = DocRecord::at(first).offset();
         let span = BlobRef::new(start, (end.min(self.0.len()).max(start) - start) as u32);
         let bytes = self.0.read(span).map_err(scratch_error)?;
-        bytes
-            .chunks_exact(DocRecord::BYTES)
-            .map(|record| {
-                DocRecord::decode(record).ok_or_else(|| {
-                    scratch_error(std::io::Error::other("document record is corrupt"))
-                })
-            })
-            .collect()
+        bytes.chunks_exact(DocRecord::BYTES).map(decode_record).collect()
     }
 
     /// The store, for writing: only while the scan owns the table alone.

@@ -33,12 +33,12 @@ pub const MEMORY_ENTRIES: u64 = 1 << 18;
 /// without filling the budget (16 MiB of entries).
 ///
 /// A batch's buffer is touched afresh the first time it fills, a page
-/// fault a 4 KiB page: gathering 100k documents' shingle frequencies into
-/// batches of the whole default budget (4M entries) spent 0.37 s of CPU
-/// clearing 128 MiB of new pages, which were the scan's peak memory.
-/// Batches of at least this many entries still amortize what each batch
-/// costs (a parallel sort, a frequency filter, a hand-over between
-/// threads): in runs taking turns, the 100k scan's median time went
+/// fault a 4 KiB page: gathering 100k documents' shingle frequencies
+/// (`(shingle, document)` entries then) into batches of the whole default
+/// budget (4M entries) spent 0.37 s of CPU clearing 128 MiB of new pages,
+/// which were the scan's peak memory. Batches of at least this many
+/// entries still amortize what each batch costs (a parallel sort, a
+/// hand-over between threads): in runs taking turns, the 100k scan's median time went
 /// 7.73 → 7.32 s and its peak memory from 232–295 to 135–161 MB (a
 /// sixteenth of the budget: 128–131 MB, but grouping band entries took up
 /// to 0.08 s longer).
@@ -77,10 +77,7 @@ impl EntrySpill {
     /// A spill of `partitions` partitions (at least one), kept as `spill` says.
     pub fn new(spill: &Spill, partitions: usize) -> Result<Self> {
         let parts = (0..partitions.max(1)).map(|_| Part::Memory(Vec::new())).collect();
-        let dir = match spill {
-            Spill::Memory => None,
-            Spill::Dir(dir) => Some(dir.clone()),
-        };
+        let dir = spill.dir().map(PathBuf::from);
         Ok(EntrySpill {
             parts,
             dir,

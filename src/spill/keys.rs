@@ -60,10 +60,7 @@ impl KeySpill {
     /// A spill of `partitions` partitions (at least one), kept as `spill`
     /// says; on disk, it holds up to `memory_keys` keys in memory first.
     pub fn new(spill: &Spill, partitions: usize, memory_keys: u64) -> Self {
-        let dir = match spill {
-            Spill::Memory => None,
-            Spill::Dir(dir) => Some(dir.clone()),
-        };
+        let dir = spill.dir().map(PathBuf::from);
         KeySpill {
             parts: (0..partitions.max(1)).map(|_| Part::Memory(Vec::new())).collect(),
             dir,
@@ -244,6 +241,14 @@ mod tests {
         })
     }
 
+    /// A spill of 4 partitions, on disk past 1,000 keys, holding `keys(n)`.
+    fn filled(spill: &Spill, n: u32) -> KeySpill {
+        let mut s = KeySpill::new(spill, 4, 1000);
+        keys(n).try_for_each(|(p, k)| s.push(p, k)).unwrap();
+        assert_eq!(s.len(), u64::from(n));
+        s
+    }
+
     fn expected(n: u32) -> Vec<Vec<u32>> {
         let mut parts = vec![Vec::new(); 4];
         keys(n).for_each(|(p, k)| parts[p].push(k));
@@ -255,9 +260,7 @@ mod tests {
     fn every_key_comes_back_in_its_partition_in_memory_and_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         for spill in [Spill::Memory, Spill::Dir(dir.path().to_path_buf())] {
-            let mut s = KeySpill::new(&spill, 4, 1000);
-            keys(50_000).try_for_each(|(p, k)| s.push(p, k)).unwrap();
-            assert_eq!(s.len(), 50_000);
+            let s = filled(&spill, 50_000);
             let (parts, largest) = drained(s, 1 << 20);
             assert_eq!(parts, expected(50_000), "{spill:?}");
             assert!(largest > 10_000, "{largest}");
@@ -268,8 +271,7 @@ mod tests {
     fn a_partition_over_the_budget_comes_in_pieces_that_keep_equal_keys_together() {
         let dir = tempfile::tempdir().unwrap();
         for spill in [Spill::Memory, Spill::Dir(dir.path().to_path_buf())] {
-            let mut s = KeySpill::new(&spill, 4, 1000);
-            keys(50_000).try_for_each(|(p, k)| s.push(p, k)).unwrap();
+            let s = filled(&spill, 50_000);
             let pieces = Mutex::new(Vec::new());
             s.for_each_partition(2_000, |p, keys| {
                 keys.sort_unstable();

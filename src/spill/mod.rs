@@ -68,6 +68,16 @@ impl Default for Resources {
     }
 }
 
+impl Spill {
+    /// The folder of the scratch files (`None`: in memory).
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        match self {
+            Spill::Memory => None,
+            Spill::Dir(dir) => Some(dir),
+        }
+    }
+}
+
 impl Resources {
     /// Scratch files in `dir`, with the default sort memory.
     pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
