@@ -24,9 +24,9 @@ use crate::progress::{Progress, Stage};
 use crate::shingle::ShingleSet;
 use crate::spill::{EntrySpill, KeySpill, Resources};
 
-use super::corpus::{Corpus, encode_with_boilerplate};
+use super::corpus::{Corpus, SetChunk, encode_with_boilerplate};
 use super::docs::DocRecord;
-use super::frequencies::{SET_CHUNK_DOCS, ValueSet, count_frequent};
+use super::frequencies::{ValueSet, count_frequent};
 use super::{ScanStats, Scanner};
 
 /// Marks a passage entry that cancels the same entry without the mark.
@@ -53,16 +53,18 @@ impl Scanner {
         stats: &mut ScanStats,
     ) -> Result<()> {
         corpus.set_store.flush()?;
-        let frequent = match (&self.known_frequent, keys) {
-            (Some(known), _) => ValueSet::new(known.hashes().iter().copied()),
+        // With counts, only the documents that hold a candidate can hold a
+        // frequent shingle (`None`: any can).
+        let (frequent, holders) = match (&self.known_frequent, keys) {
+            (Some(known), _) => (ValueSet::new(known.hashes().iter().copied()), None),
             (None, keys) => {
                 let keys = keys.unwrap_or_else(|| resources.key_spill(1));
                 progress.start(Stage::Frequencies, Some(keys.len()));
                 let min_df = self.config.boilerplate.min_df.max(2);
-                let frequent = count_frequent(keys, corpus, min_df, resources, progress)?;
-                stats.frequent_shingles = frequent.len() as u64;
+                let counted = count_frequent(keys, corpus, min_df, resources, progress)?;
+                stats.frequent_shingles = counted.shingles.len() as u64;
                 progress.finish();
-                ValueSet::new(frequent.hashes().iter().copied())
+                (ValueSet::new(counted.shingles.hashes().iter().copied()), Some(counted.holders))
             }
         };
         progress.start(Stage::Boilerplate, Some(corpus.docs.len() as u64));
@@ -70,34 +72,42 @@ impl Scanner {
         // With known frequent shingles, those of this corpus are counted here.
         let mut seen =
             self.known_frequent.as_ref().map(|_| std::collections::HashSet::<u64>::new());
-        let docs = corpus.docs.len() as u32;
-        let mut first = 0;
-        while first < docs {
-            let sets = corpus.full_sets(first, SET_CHUNK_DOCS)?;
-            let found: Vec<(Option<Found>, Vec<u64>)> = sets
-                .docs
-                .par_iter()
-                .map(|set| {
-                    let hits: Vec<u64> =
-                        sets.hashes(set).filter(|&h| frequent.contains(h)).collect();
-                    if hits.is_empty() {
-                        return Ok((None, hits));
-                    }
-                    let found = self.boilerplate_of(corpus, set.doc, &set.record, &hits)?;
-                    Ok((found, if seen.is_some() { hits } else { Vec::new() }))
-                })
-                .collect::<Result<_>>()?;
+        let chunk = SetChunk::within(resources);
+        let mut sets = corpus.full_sets(0, chunk, Vec::new())?;
+        let (mut first, mut spare) = (0, Vec::new());
+        loop {
+            let (next, found) = corpus.work_reading_next(&sets, chunk, spare, || {
+                sets.docs
+                    .par_iter()
+                    .map(|set| {
+                        if holders.as_ref().is_some_and(|h| !h[set.doc as usize]) {
+                            return Ok((None, Vec::new()));
+                        }
+                        let hits: Vec<u64> =
+                            sets.hashes(set).filter(|&h| frequent.contains(h)).collect();
+                        if hits.is_empty() {
+                            return Ok((None, hits));
+                        }
+                        let found = self.boilerplate_of(corpus, set.doc, &set.record, &hits)?;
+                        Ok((found, if seen.is_some() { hits } else { Vec::new() }))
+                    })
+                    .collect::<Result<Vec<(Option<Found>, Vec<u64>)>>>()
+            });
             let mut stored = Vec::new();
-            for (found, hits) in found {
+            for (found, hits) in found? {
                 if let Some(seen) = &mut seen {
                     seen.extend(hits);
                 }
                 stored.extend(found);
             }
             with_boilerplate += stored.len() as u64;
+            // The next chunk was read first: storing changes the records of
+            // this one only.
             self.store_boilerplate(corpus, stored, passages)?;
             progress.advance(u64::from(sets.next - first));
             first = sets.next;
+            let Some(next) = next? else { break };
+            spare = std::mem::replace(&mut sets, next).into_bytes();
         }
         if let Some(seen) = seen {
             stats.frequent_shingles = seen.len() as u64;

@@ -79,6 +79,80 @@ fn rounds_of_pairs<'g>(
     rounds
 }
 
+/// Pairs the members of `groups`, a chunk of groups per task (`pair`
+/// gives a chunk's pairs tagged with their view, and its groups too large
+/// to pair in full), and pushes the pairs to `spill` in the order of the
+/// groups, so that the spill's content does not depend on the threads.
+fn push_group_pairs<F>(
+    groups: &[(u64, Vec<u32>)],
+    pairing: &mut GroupPairs,
+    spill: &mut EntrySpill,
+    pair: F,
+) -> Result<()>
+where
+    F: Fn(&[(u64, Vec<u32>)]) -> (Vec<(u64, u32)>, GroupPairs) + Sync,
+{
+    for round in rounds_of_pairs(groups, pairing) {
+        let emitted: Vec<(Vec<(u64, u32)>, GroupPairs)> =
+            round.par_chunks(GROUPS_PER_TASK).map(&pair).collect();
+        for (packed, oversized) in emitted {
+            pairing.merge(oversized);
+            for (p, view) in packed {
+                spill.push(spill.partition_of_hash(mix(p)), p, view)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The groups of documents that share a passage fingerprint, given
+/// `(fingerprint, document)` entries and removal marks (see
+/// [`passage_group`]), in fingerprint order. Sorts `entries`.
+fn group_passages(entries: &mut [(u64, u32)]) -> Vec<(u64, Vec<u32>)> {
+    // By key, then each run by document (see `candidates::groups_by_key`).
+    entries.par_sort_unstable_by_key(|e| e.0);
+    entries
+        .par_chunk_by_mut(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+        .filter_map(passage_group)
+        .collect()
+}
+
+/// The documents that share one passage fingerprint, given its entries
+/// (`run`, one key): those with a plain entry and no removal mark, when
+/// there are at least two.
+fn passage_group(run: &mut [(u64, u32)]) -> Option<(u64, Vec<u32>)> {
+    // Plain entries sort before removal marks.
+    run.sort_unstable_by_key(|e| e.1);
+    let split = run.partition_point(|e| e.1 & REMOVED == 0);
+    let (kept, removed) = run.split_at(split);
+    let key = kept.first()?.0;
+    let mut members: Vec<u32> = kept
+        .iter()
+        .map(|e| e.1)
+        .filter(|d| removed.binary_search(&(key, d | REMOVED)).is_err())
+        .collect();
+    members.dedup();
+    (members.len() > 1).then_some((key, members))
+}
+
+/// The pairs of some passage groups, a group of more than `cap` members
+/// paired around its shortest member only (see [`passage_hub`]), and the
+/// groups that were.
+fn passage_pairs(
+    groups: &[(u64, Vec<u32>)],
+    cap: usize,
+    corpus: &Corpus,
+) -> (Vec<(u64, u32)>, GroupPairs) {
+    let mut oversized = GroupPairs::new(cap);
+    let mut packed = Vec::new();
+    for (_, members) in groups {
+        let hub = passage_hub(members, |d| corpus.content_len(d));
+        oversized.emit(members, hub, |p| packed.push((p, PASSAGE_TAG)));
+    }
+    (packed, oversized)
+}
+
 impl Scanner {
     /// The pairs of some band groups, tagged with their view, and the groups
     /// that were too large to pair in full. A pair from the character view
@@ -131,18 +205,9 @@ impl Scanner {
             |batch| {
                 progress.advance(batch.len() as u64);
                 let groups = group_entries(batch, strategy);
-                for round in rounds_of_pairs(&groups, &band_groups) {
-                    let emitted: Vec<(Vec<(u64, u32)>, GroupPairs)> = round
-                        .par_chunks(GROUPS_PER_TASK)
-                        .map(|chunk| self.band_pairs(chunk, &char_tags))
-                        .collect();
-                    for (packed, groups) in emitted {
-                        band_groups.merge(groups);
-                        for (pair, view) in packed {
-                            pairs.push(pairs.partition_of_hash(mix(pair)), pair, view)?;
-                        }
-                    }
-                }
+                push_group_pairs(&groups, &mut band_groups, &mut pairs, |chunk| {
+                    self.band_pairs(chunk, &char_tags)
+                })?;
                 Ok(())
             },
         )?;
@@ -153,35 +218,10 @@ impl Scanner {
             |key, _| key,
             |batch| {
                 progress.advance(batch.len() as u64);
-                // By key, then each run by document (see `candidates::groups_by_key`).
-                batch.par_sort_unstable_by_key(|e| e.0);
-                let mut packed = Vec::new();
-                let mut members = Vec::new();
-                for run in batch.chunk_by_mut(|a, b| a.0 == b.0) {
-                    // Plain entries sort before removal marks.
-                    run.sort_unstable_by_key(|e| e.1);
-                    let split = run.partition_point(|e| e.1 & REMOVED == 0);
-                    let (kept, removed) = run.split_at(split);
-                    members.clear();
-                    members.extend(
-                        kept.iter()
-                            .map(|e| e.1)
-                            .filter(|d| removed.binary_search(&(run[0].0, d | REMOVED)).is_err()),
-                    );
-                    members.dedup();
-                    if members.len() > 1 {
-                        let hub = passage_hub(&members, |d| corpus.content_len(d));
-                        passage_groups.emit(&members, hub, |p| packed.push(p));
-                    }
-                    if packed.len() >= FLUSH_PAIRS {
-                        for p in packed.drain(..) {
-                            pairs.push(pairs.partition_of_hash(mix(p)), p, PASSAGE_TAG)?;
-                        }
-                    }
-                }
-                for p in packed {
-                    pairs.push(pairs.partition_of_hash(mix(p)), p, PASSAGE_TAG)?;
-                }
+                let groups = group_passages(batch);
+                push_group_pairs(&groups, &mut passage_groups, &mut pairs, |chunk| {
+                    passage_pairs(chunk, self.config.passage.group_cap, corpus)
+                })?;
                 Ok(())
             },
         )?;
@@ -221,5 +261,37 @@ impl Scanner {
         stats.candidate_pairs = candidates.len() as u64;
         progress.finish();
         Ok(candidates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouped_passages_leave_out_removed_entries_and_lone_documents() {
+        let mut entries = vec![
+            // Fingerprint 9: documents 3, 5 (twice) and 7, but 7's entry
+            // and an entry 8 never had are removed.
+            (9, 7),
+            (9, 5),
+            (9, 8 | REMOVED),
+            (9, 3),
+            (9, 7 | REMOVED),
+            (9, 5),
+            // Fingerprint 4: two documents. 6: one document twice. 2: one
+            // document and its removal. 1: one entry.
+            (4, 11),
+            (6, 12),
+            (2, 13 | REMOVED),
+            (4, 10),
+            (6, 12),
+            (2, 13),
+            (2, 14 | REMOVED),
+            (1, 15),
+        ];
+        assert_eq!(group_passages(&mut entries), vec![(4, vec![10, 11]), (9, vec![3, 5])]);
+        let mut removed_only = vec![(5, 1 | REMOVED), (5, 2 | REMOVED)];
+        assert_eq!(group_passages(&mut removed_only), Vec::new());
     }
 }

@@ -15,7 +15,7 @@ use crate::candidates::BandTags;
 use crate::duplicates::DuplicateGroups;
 use crate::features::{Featurizer, ShingleSequence};
 use crate::shingle::ShingleSet;
-use crate::spill::{BlobRef, BlobStore, Spill, bytes_to_u64s, u64s_to_bytes};
+use crate::spill::{BlobRef, BlobStore, Resources, Spill, bytes_to_u64s, u64s_to_bytes};
 
 use super::docs::{DocRecord, DocTable};
 use super::scratch_error;
@@ -232,15 +232,16 @@ impl Corpus {
         read_sets(&self.set_store, at)
     }
 
-    /// The full sets of the distinct documents among `first..first +
-    /// count`, as the first pass stored them, read at once (see
+    /// The full sets of the distinct documents among the `chunk.docs` from
+    /// `first` on, as the first pass stored them, read at once (see
     /// [`FullSets`]); fewer documents when their sets are over
-    /// [`FULL_SETS_BYTES`] ([`FullSets::next`] says where to go on). Call
-    /// before the boilerplate pass changes their records, with the store
-    /// flushed.
-    pub fn full_sets(&self, first: u32, count: u32) -> Result<FullSets> {
+    /// `chunk.bytes` ([`FullSets::next`] says where to go on). Call before
+    /// the boilerplate pass changes their records, with the store flushed.
+    /// The bytes are read into `bytes`, whose content is replaced: reusing
+    /// the bytes of a chunk done with spares zeroing fresh memory.
+    pub fn full_sets(&self, first: u32, chunk: SetChunk, mut bytes: Vec<u8>) -> Result<FullSets> {
         let corrupt = || scratch_error(std::io::Error::other("stored shingle set is corrupt"));
-        let records = self.docs.records_from(first, count)?;
+        let records = self.docs.records_from(first, chunk.docs)?;
         let mut next = first + records.len() as u32;
         let mut docs = Vec::new();
         // The first pass appends the sets in document order: they are one
@@ -253,7 +254,7 @@ impl Corpus {
                 return Err(corrupt());
             }
             let len = record.sets.len() as u64;
-            if !docs.is_empty() && record.sets.offset() + len - first_offset > FULL_SETS_BYTES {
+            if !docs.is_empty() && record.sets.offset() + len - first_offset > chunk.bytes {
                 next = doc;
                 break;
             }
@@ -261,7 +262,7 @@ impl Corpus {
             end = record.sets.offset() + len;
             docs.push(FullSet { doc, record, start: at + 4, end: at + len as usize });
         }
-        let mut bytes = Vec::new();
+        bytes.clear();
         if let Some(start) = start {
             let span = u32::try_from(end - start).map_err(|_| corrupt())?;
             self.set_store
@@ -278,6 +279,23 @@ impl Corpus {
         Ok(FullSets { docs, bytes, next })
     }
 
+    /// Runs `work` while the next chunk of full sets, after `sets`, is
+    /// read into `spare` (see [`Corpus::full_sets`]); `None` after the last
+    /// document. Read in turn with the work, the chunks took each pass over
+    /// the full sets of the 100k corpus about 45 ms on one thread while the
+    /// other threads waited.
+    pub fn work_reading_next<T: Send>(
+        &self,
+        sets: &FullSets,
+        chunk: SetChunk,
+        spare: Vec<u8>,
+        work: impl FnOnce() -> T + Send,
+    ) -> (Result<Option<FullSets>>, T) {
+        let next = sets.next;
+        let more = next < self.docs.len() as u32;
+        rayon::join(|| more.then(|| self.full_sets(next, chunk, spare)).transpose(), work)
+    }
+
     /// The text of `doc` with its shingle sequence.
     pub fn load_text(&self, doc: u32, featurizer: &Featurizer) -> Result<DocText> {
         let text = self.docs.text(doc)?;
@@ -286,8 +304,23 @@ impl Corpus {
     }
 }
 
-/// Bytes of full sets read at once (unless one set is larger).
-pub(super) const FULL_SETS_BYTES: u64 = 16 << 20;
+/// How many full sets one read takes (at least one document's).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SetChunk {
+    /// Documents (distinct or not) read at most.
+    pub docs: u32,
+    /// Bytes of sets read at most, unless one set is larger.
+    pub bytes: u64,
+}
+
+impl SetChunk {
+    /// Chunks of up to 2,048 documents and an eighth of the sort memory
+    /// (16 MiB by default): two are in memory at once, one worked on and
+    /// one being read.
+    pub fn within(resources: &Resources) -> Self {
+        SetChunk { docs: 2048, bytes: (resources.sort_memory as u64 / 8).max(1) }
+    }
+}
 
 /// One distinct document's full set within [`FullSets`].
 pub(super) struct FullSet {
@@ -310,6 +343,11 @@ pub(super) struct FullSets {
 }
 
 impl FullSets {
+    /// The bytes the sets were read into, to read the next chunk into.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
     /// The hashes of `set` (sorted, distinct).
     pub fn hashes(&self, set: &FullSet) -> impl Iterator<Item = u64> + '_ {
         self.bytes[set.start..set.end]

@@ -44,15 +44,13 @@ use crate::boilerplate::FrequentShingles;
 use crate::progress::Progress;
 use crate::spill::{KeySpill, Resources};
 
-use super::corpus::Corpus;
+use super::corpus::{Corpus, SetChunk};
 
 /// Partitions of the key spill: the prefix's top bits.
 pub(super) const KEY_PARTITIONS: usize = 1 << PARTITION_BITS;
 const PARTITION_BITS: u32 = 7;
 /// Bits of a prefix: a partition's and a key's.
 const PREFIX_BITS: u32 = PARTITION_BITS + 32;
-/// Distinct documents whose full sets are read at once.
-pub(super) const SET_CHUNK_DOCS: u32 = 2048;
 /// Keys counted in one table (see [`frequent_keys`]): its 16k slots take
 /// 128 KiB, in a core's L2 cache.
 const BUCKET_KEYS: usize = 1 << 13;
@@ -111,6 +109,19 @@ impl ValueSet {
     }
 }
 
+/// What counting found: the frequent shingles, and which distinct
+/// documents hold a shingle of a candidate prefix. Only those can hold a
+/// frequent shingle, so the boilerplate pass looks up no other document's
+/// shingles. At 1M generated documents, 41 % of which have boilerplate,
+/// that took the boilerplate stage from 7.2 to 6.4 s (medians of 2 scans
+/// taking turns).
+pub(super) struct Frequencies {
+    /// The shingles in at least `min_df` distinct documents.
+    pub shingles: FrequentShingles,
+    /// By document number: whether it holds a shingle of a candidate prefix.
+    pub holders: Vec<bool>,
+}
+
 /// The frequent shingles of a scan: candidates from `keys`, then exact
 /// counts from the full sets in `corpus` (see the module doc).
 pub(super) fn count_frequent(
@@ -119,51 +130,82 @@ pub(super) fn count_frequent(
     min_df: u32,
     resources: &Resources,
     progress: &dyn Progress,
-) -> Result<FrequentShingles> {
+) -> Result<Frequencies> {
+    let docs = corpus.docs.len();
     let candidates = candidate_prefixes(keys, min_df, resources, progress)?;
     if candidates.len() == 0 {
-        return Ok(FrequentShingles::default());
+        return Ok(Frequencies {
+            shingles: FrequentShingles::default(),
+            holders: vec![false; docs],
+        });
     }
     let mut counts = ShingleCounts::default();
-    let docs = corpus.docs.len() as u32;
-    let mut first = 0;
-    while first < docs {
-        let sets = corpus.full_sets(first, SET_CHUNK_DOCS)?;
-        first = sets.next;
-        counts.add(sets.docs.par_iter().map(|set| sets.hashes(set)), &candidates);
+    let chunk = SetChunk::within(resources);
+    let mut sets = corpus.full_sets(0, chunk, Vec::new())?;
+    let mut spare = Vec::new();
+    loop {
+        let (next, ()) = corpus.work_reading_next(&sets, chunk, spare, || {
+            counts.add(sets.docs.par_iter().map(|set| (set.doc, sets.hashes(set))), &candidates);
+        });
+        let Some(next) = next? else { break };
+        spare = std::mem::replace(&mut sets, next).into_bytes();
     }
-    Ok(counts.frequent(min_df))
+    Ok(counts.into_frequencies(min_df, docs))
 }
 
-/// Exact document frequencies of the shingles of candidate prefixes.
+/// Exact document frequencies of the shingles of candidate prefixes, and
+/// the documents that hold one.
 #[derive(Default)]
-struct ShingleCounts(HashMap<u64, u32>);
+struct ShingleCounts {
+    counts: HashMap<u64, u32>,
+    holders: Vec<u32>,
+}
 
 impl ShingleCounts {
-    /// Counts the shingles of `sets` (each the distinct shingles of one
-    /// distinct document) whose prefix is in `candidates`.
+    /// Counts the shingles of `sets` (each a distinct document's number and
+    /// distinct shingles) whose prefix is in `candidates`.
     fn add<S: Iterator<Item = u64>>(
         &mut self,
-        sets: impl ParallelIterator<Item = S>,
+        sets: impl ParallelIterator<Item = (u32, S)>,
         candidates: &ValueSet,
     ) {
-        let counted = sets
-            .fold(HashMap::new, |mut counts: HashMap<u64, u32>, set| {
-                for h in set.filter(|&h| candidates.contains(prefix(h))) {
-                    *counts.entry(h).or_default() += 1;
-                }
-                counts
-            })
-            .reduce(HashMap::new, merge_counts);
-        self.0 = merge_counts(std::mem::take(&mut self.0), counted);
+        let (counted, holders) = sets
+            .fold(
+                || (HashMap::new(), Vec::new()),
+                |(mut counts, mut holders): (HashMap<u64, u32>, Vec<u32>), (doc, set)| {
+                    let mut held = false;
+                    for h in set.filter(|&h| candidates.contains(prefix(h))) {
+                        *counts.entry(h).or_default() += 1;
+                        held = true;
+                    }
+                    if held {
+                        holders.push(doc);
+                    }
+                    (counts, holders)
+                },
+            )
+            .reduce(
+                || (HashMap::new(), Vec::new()),
+                |(a, mut docs_a), (b, docs_b)| {
+                    docs_a.extend(docs_b);
+                    (merge_counts(a, b), docs_a)
+                },
+            );
+        self.counts = merge_counts(std::mem::take(&mut self.counts), counted);
+        self.holders.extend(holders);
     }
 
-    /// The shingles counted in at least `min_df` documents.
-    fn frequent(self, min_df: u32) -> FrequentShingles {
+    /// The shingles counted in at least `min_df` documents, and which of
+    /// `docs` documents hold a counted shingle.
+    fn into_frequencies(self, min_df: u32, docs: usize) -> Frequencies {
         let mut frequent: Vec<u64> =
-            self.0.into_iter().filter(|&(_, n)| n >= min_df).map(|(h, _)| h).collect();
+            self.counts.into_iter().filter(|&(_, n)| n >= min_df).map(|(h, _)| h).collect();
         frequent.sort_unstable();
-        FrequentShingles::from_sorted(frequent)
+        let mut holders = vec![false; docs];
+        for doc in self.holders {
+            holders[doc as usize] = true;
+        }
+        Frequencies { shingles: FrequentShingles::from_sorted(frequent), holders }
     }
 }
 
@@ -352,12 +394,22 @@ mod tests {
         sets.iter().try_for_each(|set| push_keys(&mut keys, set)).unwrap();
         let candidates = candidate_prefixes(keys, 5, &resources, &crate::progress::Silent).unwrap();
         assert_eq!(candidates.len(), 30);
+        // Document 20 holds none of them.
+        let lone: Vec<u64> =
+            (1..50).map(|i| crate::hash_lanes::splitmix_finalize(i << 40)).collect();
+        let sets: Vec<Vec<u64>> = sets.into_iter().chain([lone]).collect();
         let mut counts = ShingleCounts::default();
-        counts.add(sets.par_iter().map(|set| set.iter().copied()), &candidates);
+        counts.add(
+            sets.par_iter().enumerate().map(|(doc, set)| (doc as u32, set.iter().copied())),
+            &candidates,
+        );
         let refs: Vec<ShingleSet> = sets.into_iter().map(ShingleSet::from_hashes).collect();
         let expected = FrequentShingles::count(&refs.iter().collect::<Vec<_>>(), 5);
         assert_eq!(expected.len(), 30 * 8);
-        assert_eq!(counts.frequent(5), expected);
+        let found = counts.into_frequencies(5, 22);
+        assert_eq!(found.shingles, expected);
+        let holders: Vec<bool> = (0..22).map(|doc| doc < 20).collect();
+        assert_eq!(found.holders, holders);
     }
 
     #[test]
