@@ -444,9 +444,15 @@ impl BandTags {
 
     /// False when documents `a` and `b` share fewer than `n` band keys;
     /// true when they share `n` or more, and rarely otherwise (tags collide).
+    ///
+    /// Equal tags are summed as numbers, which the compiler vectorizes, not
+    /// counted through a filter: a probe checking the pairs of groups of 64
+    /// documents of 42 bands took 9.2–9.6 ns a pair against 15.5–17.7 ns (5
+    /// rounds taking turns). At 1M generated documents a scan checks about
+    /// 67M pairs of the character view.
     pub fn share_at_least(&self, a: u32, b: u32, n: u32) -> bool {
         let of = |d: u32| &self.tags[d as usize * self.bands..(d as usize + 1) * self.bands];
-        of(a).iter().zip(of(b)).filter(|(x, y)| x == y).count() >= n as usize
+        of(a).iter().zip(of(b)).map(|(x, y)| u32::from(x == y)).sum::<u32>() >= n
     }
 }
 
