@@ -54,6 +54,8 @@ pub(crate) fn candidate_views(tags: impl Iterator<Item = u32>, min_shared: u32) 
 }
 /// Pairs gathered before they are written to the pair spill.
 const FLUSH_PAIRS: usize = 1 << 20;
+/// Passage entries grouped at once (see [`for_each_passage_groups`]).
+const GROUP_PIECE: usize = 1 << 18;
 /// Band groups paired by one task.
 const GROUPS_PER_TASK: usize = 1024;
 
@@ -105,17 +107,34 @@ where
     Ok(())
 }
 
-/// The groups of documents that share a passage fingerprint, given
-/// `(fingerprint, document)` entries and removal marks (see
-/// [`passage_group`]), in fingerprint order. Sorts `entries`.
-fn group_passages(entries: &mut [(u64, u32)]) -> Vec<(u64, Vec<u32>)> {
+/// Sorts `entries` (`(fingerprint, document)` entries and removal marks)
+/// and gives `f`, in fingerprint order, the groups of documents that share
+/// a fingerprint (see [`passage_group`]) of about `piece` entries at a
+/// time: held all at once, the groups of one batch took tens of MB at 1M
+/// documents.
+fn for_each_passage_groups(
+    entries: &mut [(u64, u32)],
+    piece: usize,
+    mut f: impl FnMut(Vec<(u64, Vec<u32>)>) -> Result<()>,
+) -> Result<()> {
     // By key, then each run by document (see `candidates::groups_by_key`).
     entries.par_sort_unstable_by_key(|e| e.0);
-    entries
-        .par_chunk_by_mut(|a, b| a.0 == b.0)
-        .filter(|run| run.len() > 1)
-        .filter_map(passage_group)
-        .collect()
+    let mut rest = entries;
+    while !rest.is_empty() {
+        // A piece ends where a key does.
+        let mut end = piece.clamp(1, rest.len());
+        while end < rest.len() && rest[end].0 == rest[end - 1].0 {
+            end += 1;
+        }
+        let (entries, after) = std::mem::take(&mut rest).split_at_mut(end);
+        rest = after;
+        f(entries
+            .par_chunk_by_mut(|a, b| a.0 == b.0)
+            .filter(|run| run.len() > 1)
+            .filter_map(passage_group)
+            .collect())?;
+    }
+    Ok(())
 }
 
 /// The documents that share one passage fingerprint, given its entries
@@ -218,11 +237,11 @@ impl Scanner {
             |key, _| key,
             |batch| {
                 progress.advance(batch.len() as u64);
-                let groups = group_passages(batch);
-                push_group_pairs(&groups, &mut passage_groups, &mut pairs, |chunk| {
-                    passage_pairs(chunk, self.config.passage.group_cap, corpus)
-                })?;
-                Ok(())
+                for_each_passage_groups(batch, GROUP_PIECE, |groups| {
+                    push_group_pairs(&groups, &mut passage_groups, &mut pairs, |chunk| {
+                        passage_pairs(chunk, self.config.passage.group_cap, corpus)
+                    })
+                })
             },
         )?;
         stats.oversized = band_groups.into_report();
@@ -270,7 +289,7 @@ mod tests {
 
     #[test]
     fn grouped_passages_leave_out_removed_entries_and_lone_documents() {
-        let mut entries = vec![
+        let entries = vec![
             // Fingerprint 9: documents 3, 5 (twice) and 7, but 7's entry
             // and an entry 8 never had are removed.
             (9, 7),
@@ -290,8 +309,21 @@ mod tests {
             (2, 14 | REMOVED),
             (1, 15),
         ];
-        assert_eq!(group_passages(&mut entries), vec![(4, vec![10, 11]), (9, vec![3, 5])]);
+        // Pieces of any size give the same groups: none splits a key.
+        for piece in [1, 3, 7, 100] {
+            let mut groups = Vec::new();
+            for_each_passage_groups(&mut entries.clone(), piece, |g| {
+                groups.extend(g);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(groups, vec![(4, vec![10, 11]), (9, vec![3, 5])], "piece {piece}");
+        }
         let mut removed_only = vec![(5, 1 | REMOVED), (5, 2 | REMOVED)];
-        assert_eq!(group_passages(&mut removed_only), Vec::new());
+        for_each_passage_groups(&mut removed_only, 100, |g| {
+            assert_eq!(g, Vec::new());
+            Ok(())
+        })
+        .unwrap();
     }
 }

@@ -314,11 +314,12 @@ pub(super) struct SetChunk {
 }
 
 impl SetChunk {
-    /// Chunks of up to 2,048 documents and an eighth of the sort memory
-    /// (16 MiB by default): two are in memory at once, one worked on and
-    /// one being read.
+    /// Chunks of up to 2,048 documents and a sixteenth of the sort memory
+    /// (8 MiB by default): two are in memory at once, one worked on and
+    /// one being read, as much as one chunk of 16 MiB took before the
+    /// next one was read ahead.
     pub fn within(resources: &Resources) -> Self {
-        SetChunk { docs: 2048, bytes: (resources.sort_memory as u64 / 8).max(1) }
+        SetChunk { docs: 2048, bytes: (resources.sort_memory as u64 / 16).max(1) }
     }
 }
 
