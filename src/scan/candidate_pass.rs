@@ -52,11 +52,12 @@ pub(crate) fn candidate_views(tags: impl Iterator<Item = u32>, min_shared: u32) 
     let [word, immutables, characters] = [0, 1, 2].map(|v| shared[v] >= MIN_BANDS[v]);
     [word, immutables, characters, shared[PASSAGE_TAG as usize] >= min_shared]
 }
+
 /// Pairs gathered before they are written to the pair spill.
 const FLUSH_PAIRS: usize = 1 << 20;
 /// Passage entries grouped at once (see [`for_each_passage_groups`]).
 const GROUP_PIECE: usize = 1 << 18;
-/// Band groups paired by one task.
+/// Band or passage groups paired by one task.
 const GROUPS_PER_TASK: usize = 1024;
 
 /// Consecutive runs of `groups` that `pairing` turns into about
