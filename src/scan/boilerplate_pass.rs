@@ -4,8 +4,9 @@
 //! ```text
 //! shingle keys ──candidate prefixes, exact counts (see frequencies)──▶
 //!     frequent shingles ──▶
-//! full sets, read in order a chunk at a time ──per document: its frequent
-//!     shingles; every run short by its counts, or else re-tokenize its
+//! full sets, read in order a chunk at a time ──per document that holds a
+//!     candidate: its frequent shingles; every run short by its counts, or
+//!     else re-tokenize its
 //!     text and find the short frequent runs──▶
 //!     boilerplate list stored beside the full set's place; boilerplate
 //!     shingles marked removed in the passage spill
@@ -13,7 +14,8 @@
 //!
 //! Nothing here holds more than one partition of keys (a share of the sort
 //! memory a thread), the frequent shingles (and the few candidates counted
-//! with them) and one chunk of full sets in memory.
+//! with them) and two chunks of full sets (one worked on, one being read)
+//! in memory.
 
 use rayon::prelude::*;
 
@@ -24,7 +26,7 @@ use crate::progress::{Progress, Stage};
 use crate::shingle::ShingleSet;
 use crate::spill::{EntrySpill, KeySpill, Resources};
 
-use super::corpus::{Corpus, SetChunk, encode_with_boilerplate};
+use super::corpus::{Corpus, SetChunks, encode_with_boilerplate};
 use super::docs::DocRecord;
 use super::frequencies::{ValueSet, count_frequent};
 use super::{ScanStats, Scanner};
@@ -72,27 +74,29 @@ impl Scanner {
         // With known frequent shingles, those of this corpus are counted here.
         let mut seen =
             self.known_frequent.as_ref().map(|_| std::collections::HashSet::<u64>::new());
-        let chunk = SetChunk::within(resources);
-        let mut sets = corpus.full_sets(0, chunk, Vec::new())?;
-        let (mut first, mut spare) = (0, Vec::new());
-        loop {
-            let (next, found) = corpus.work_reading_next(&sets, chunk, spare, || {
-                sets.docs
-                    .par_iter()
-                    .map(|set| {
-                        if holders.as_ref().is_some_and(|h| !h[set.doc as usize]) {
-                            return Ok((None, Vec::new()));
-                        }
-                        let hits: Vec<u64> =
-                            sets.hashes(set).filter(|&h| frequent.contains(h)).collect();
-                        if hits.is_empty() {
-                            return Ok((None, hits));
-                        }
-                        let found = self.boilerplate_of(corpus, set.doc, &set.record, &hits)?;
-                        Ok((found, if seen.is_some() { hits } else { Vec::new() }))
-                    })
-                    .collect::<Result<Vec<(Option<Found>, Vec<u64>)>>>()
-            });
+        let mut chunks = SetChunks::new(corpus, resources)?;
+        let mut first = 0;
+        // Each chunk is read before the one before it is stored: storing
+        // changes the records of the chunk stored only.
+        while let Some((found, next)) = chunks.work_next(corpus, |sets| {
+            let found = sets
+                .docs
+                .par_iter()
+                .map(|set| {
+                    if holders.as_ref().is_some_and(|h| !h[set.doc as usize]) {
+                        return Ok((None, Vec::new()));
+                    }
+                    let hits: Vec<u64> =
+                        sets.hashes(set).filter(|&h| frequent.contains(h)).collect();
+                    if hits.is_empty() {
+                        return Ok((None, hits));
+                    }
+                    let found = self.boilerplate_of(corpus, set.doc, &set.record, &hits)?;
+                    Ok((found, if seen.is_some() { hits } else { Vec::new() }))
+                })
+                .collect::<Result<Vec<(Option<Found>, Vec<u64>)>>>();
+            (found, sets.next)
+        })? {
             let mut stored = Vec::new();
             for (found, hits) in found? {
                 if let Some(seen) = &mut seen {
@@ -101,13 +105,9 @@ impl Scanner {
                 stored.extend(found);
             }
             with_boilerplate += stored.len() as u64;
-            // The next chunk was read first: storing changes the records of
-            // this one only.
             self.store_boilerplate(corpus, stored, passages)?;
-            progress.advance(u64::from(sets.next - first));
-            first = sets.next;
-            let Some(next) = next? else { break };
-            spare = std::mem::replace(&mut sets, next).into_bytes();
+            progress.advance(u64::from(next - first));
+            first = next;
         }
         if let Some(seen) = seen {
             stats.frequent_shingles = seen.len() as u64;

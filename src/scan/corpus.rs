@@ -279,23 +279,6 @@ impl Corpus {
         Ok(FullSets { docs, bytes, next })
     }
 
-    /// Runs `work` while the next chunk of full sets, after `sets`, is
-    /// read into `spare` (see [`Corpus::full_sets`]); `None` after the last
-    /// document. Read in turn with the work, the chunks took each pass over
-    /// the full sets of the 100k corpus about 45 ms on one thread while the
-    /// other threads waited.
-    pub fn work_reading_next<T: Send>(
-        &self,
-        sets: &FullSets,
-        chunk: SetChunk,
-        spare: Vec<u8>,
-        work: impl FnOnce() -> T + Send,
-    ) -> (Result<Option<FullSets>>, T) {
-        let next = sets.next;
-        let more = next < self.docs.len() as u32;
-        rayon::join(|| more.then(|| self.full_sets(next, chunk, spare)).transpose(), work)
-    }
-
     /// The text of `doc` with its shingle sequence.
     pub fn load_text(&self, doc: u32, featurizer: &Featurizer) -> Result<DocText> {
         let text = self.docs.text(doc)?;
@@ -343,12 +326,46 @@ pub(super) struct FullSets {
     pub next: u32,
 }
 
-impl FullSets {
-    /// The bytes the sets were read into, to read the next chunk into.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+/// The full sets of every distinct document in order, a chunk at a time
+/// (see [`Corpus::full_sets`]), each chunk read while the one before is
+/// worked on, into the bytes of the one before that. Read in turn with the
+/// work, the chunks took each pass over the full sets of the 100k corpus
+/// about 45 ms on one thread while the other threads waited.
+pub(super) struct SetChunks {
+    chunk: SetChunk,
+    current: Option<FullSets>,
+    spare: Vec<u8>,
+}
+
+impl SetChunks {
+    /// Reads the first chunk.
+    pub fn new(corpus: &Corpus, resources: &Resources) -> Result<Self> {
+        let chunk = SetChunk::within(resources);
+        let current = Some(corpus.full_sets(0, chunk, Vec::new())?);
+        Ok(SetChunks { chunk, current, spare: Vec::new() })
     }
 
+    /// Runs `work` on the next chunk while the one after it is read;
+    /// `None` once every chunk was worked on.
+    pub fn work_next<T: Send>(
+        &mut self,
+        corpus: &Corpus,
+        work: impl FnOnce(&FullSets) -> T + Send,
+    ) -> Result<Option<T>> {
+        let Some(sets) = self.current.take() else { return Ok(None) };
+        let (chunk, spare) = (self.chunk, std::mem::take(&mut self.spare));
+        let more = sets.next < corpus.docs.len() as u32;
+        let (next, done) = rayon::join(
+            || more.then(|| corpus.full_sets(sets.next, chunk, spare)).transpose(),
+            || work(&sets),
+        );
+        self.current = next?;
+        self.spare = sets.bytes;
+        Ok(Some(done))
+    }
+}
+
+impl FullSets {
     /// The hashes of `set` (sorted, distinct).
     pub fn hashes(&self, set: &FullSet) -> impl Iterator<Item = u64> + '_ {
         self.bytes[set.start..set.end]

@@ -44,7 +44,7 @@ use crate::boilerplate::FrequentShingles;
 use crate::progress::Progress;
 use crate::spill::{KeySpill, Resources};
 
-use super::corpus::{Corpus, SetChunk};
+use super::corpus::{Corpus, FullSets, SetChunks};
 
 /// Partitions of the key spill: the prefix's top bits.
 pub(super) const KEY_PARTITIONS: usize = 1 << PARTITION_BITS;
@@ -141,16 +141,11 @@ pub(super) fn count_frequent(
         });
     }
     let mut counts = ShingleCounts::default();
-    let chunk = SetChunk::within(resources);
-    let mut sets = corpus.full_sets(0, chunk, Vec::new())?;
-    let mut spare = Vec::new();
-    loop {
-        let (next, ()) = corpus.work_reading_next(&sets, chunk, spare, || {
-            counts.add(sets.docs.par_iter().map(|set| (set.doc, sets.hashes(set))), &candidates);
-        });
-        let Some(next) = next? else { break };
-        spare = std::mem::replace(&mut sets, next).into_bytes();
-    }
+    let mut chunks = SetChunks::new(corpus, resources)?;
+    let mut count = |sets: &FullSets| {
+        counts.add(sets.docs.par_iter().map(|set| (set.doc, sets.hashes(set))), &candidates);
+    };
+    while chunks.work_next(corpus, &mut count)?.is_some() {}
     Ok(counts.into_frequencies(min_df, docs))
 }
 
