@@ -349,24 +349,38 @@ fn ordered_matches(a: &[Vec<u64>], b: &[Vec<u64>], min_jaccard: f64) -> Vec<(usi
 /// Segments of `b` are indexed by word, and each word of a segment of `a`
 /// visits only the segments of `b` that hold it. Most words sit in few
 /// segments, so this does much less work than merging every pair of segments.
+/// The index is a hash table of chains, built in one pass. Sorting `b`'s
+/// postings and searching them for each word of `a`, as before, took 61–62
+/// ms against 35.6–36.0 ms for 1,999 pairs of generated news (a probe,
+/// rounds taking turns, the same matches).
 fn matching_segments(a: &[Vec<u64>], b: &[Vec<u64>], min_jaccard: f64) -> Vec<(usize, usize)> {
-    let mut postings: Vec<(u64, u32)> =
-        b.iter().enumerate().flat_map(|(j, seg)| seg.iter().map(move |&h| (h, j as u32))).collect();
-    postings.sort_unstable();
+    // The end of a chain.
+    const END: u32 = u32::MAX;
+    let postings_len: usize = b.iter().map(Vec::len).sum();
+    // The latest posting of each word, and for each posting (its segment)
+    // the one before it of the same word.
+    let mut latest: HashMap<u64, u32, foldhash::fast::FixedState> =
+        HashMap::with_capacity_and_hasher(postings_len, Default::default());
+    let mut postings: Vec<(u32, u32)> = Vec::with_capacity(postings_len);
+    for (j, seg) in b.iter().enumerate() {
+        for &h in seg {
+            let before = latest.insert(h, postings.len() as u32).unwrap_or(END);
+            postings.push((j as u32, before));
+        }
+    }
     let mut shared = vec![0u32; b.len()];
     let mut touched: Vec<u32> = Vec::new();
     let mut matches = Vec::new();
     for (i, seg_a) in a.iter().enumerate() {
-        for &h in seg_a {
-            let start = postings.partition_point(|p| p.0 < h);
-            for &(word, j) in &postings[start..] {
-                if word != h {
-                    break;
-                }
+        for h in seg_a {
+            let mut at = latest.get(h).copied().unwrap_or(END);
+            while at != END {
+                let (j, before) = postings[at as usize];
                 if shared[j as usize] == 0 {
                     touched.push(j);
                 }
                 shared[j as usize] += 1;
+                at = before;
             }
         }
         touched.sort_unstable_by(|x, y| y.cmp(x));
