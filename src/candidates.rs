@@ -29,6 +29,7 @@
 //! that measured faster: see `benches/README.md`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::DashMap;
 use rayon::prelude::*;
@@ -266,6 +267,8 @@ pub fn group_entries(
 /// runs gathered on one thread (a probe, 2 threads, 6 rounds in turns, one
 /// of which went the other way).
 pub(crate) fn groups_by_key(entries: &mut [(u64, u32)]) -> Vec<(u64, Vec<u32>)> {
+    let repeated = front_repeated_keys(entries);
+    let entries = &mut entries[..repeated];
     entries.par_sort_unstable_by_key(|e| e.0);
     entries
         .par_chunk_by(|a, b| a.0 == b.0)
@@ -277,6 +280,72 @@ pub(crate) fn groups_by_key(entries: &mut [(u64, u32)]) -> Vec<(u64, Vec<u32>)> 
             (members.len() > 1).then_some((run[0].0, members))
         })
         .collect()
+}
+
+/// Filter slots per entry in [`front_repeated_keys`]: two bits each, so a
+/// byte or two an entry (entries take 16; the table is rounded up to a
+/// power of two), and a lone key shares its slot with another key one time
+/// in five or less. (Twice the slots took longer on a probe, the table
+/// less in cache; half, the sort that followed.)
+const FILTER_SLOTS_PER_ENTRY: usize = 4;
+/// Entries a task of [`front_repeated_keys`] moves.
+const FILTER_CHUNK: usize = 1 << 16;
+
+/// Moves to the front of `entries`, in their order, every entry whose key
+/// another entry has too, and returns how many entries the front holds.
+/// It may hold a few lone keys as well (those that share a slot of the
+/// filter with another key); what is after it is left in no set order.
+///
+/// Most keys of a batch have one entry (88 % of the band entries and 82 %
+/// of the passage entries of the generated 100k corpus) and can make no
+/// group, so filtering them out before sorting spares most of the sort.
+/// One pass marks each key's slot in a table of two bits a slot (seen,
+/// seen again), on all threads with atomic `or`s, whose outcome does not
+/// depend on the order; a second pass keeps the entries whose slot was
+/// seen again. A probe grouping 4M entries with 87 % of them lone, 2
+/// threads, 8 rounds taking turns: 46–52 ms filtered first, 71–85 ms
+/// sorted whole.
+pub(crate) fn front_repeated_keys(entries: &mut [(u64, u32)]) -> usize {
+    let slots = (entries.len() * FILTER_SLOTS_PER_ENTRY).next_power_of_two().max(64);
+    let shift = 64 - slots.trailing_zeros();
+    // Fibonacci hashing: the top bits of the product depend on every bit
+    // of the key.
+    let slot = |key: u64| (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
+    let words: Vec<AtomicU64> = (0..slots / 32).map(|_| AtomicU64::new(0)).collect();
+    entries.par_chunks(FILTER_CHUNK).for_each(|chunk| {
+        for &(key, _) in chunk {
+            let s = slot(key);
+            let seen = 1u64 << (2 * (s % 32));
+            let word = &words[s / 32];
+            if word.fetch_or(seen, Ordering::Relaxed) & seen != 0 {
+                word.fetch_or(seen << 1, Ordering::Relaxed);
+            }
+        }
+    });
+    let seen_again = |key: u64| {
+        let s = slot(key);
+        words[s / 32].load(Ordering::Relaxed) & (2u64 << (2 * (s % 32))) != 0
+    };
+    let kept: Vec<usize> = entries
+        .par_chunks_mut(FILTER_CHUNK)
+        .map(|chunk| {
+            let mut n = 0;
+            for i in 0..chunk.len() {
+                if seen_again(chunk[i].0) {
+                    chunk[n] = chunk[i];
+                    n += 1;
+                }
+            }
+            n
+        })
+        .collect();
+    let mut front = 0;
+    for (chunk, n) in kept.into_iter().enumerate() {
+        let start = chunk * FILTER_CHUNK;
+        entries.copy_within(start..start + n, front);
+        front += n;
+    }
+    front
 }
 
 /// Turns groups of documents that share a key into candidate pairs, and
@@ -576,6 +645,44 @@ mod tests {
         assert!(back.extend_from_bytes(&bytes[..8]));
         assert!(back.extend_from_bytes(&bytes[8..]));
         assert_eq!(back.tags, copy.tags);
+    }
+
+    proptest! {
+        #[test]
+        fn the_front_keeps_every_entry_of_a_repeated_key_in_order(
+            entries in prop::collection::vec((0u64..40, any::<u32>()), 0..300),
+        ) {
+            // Keys spread like hashes, in few values so that many repeat.
+            let mut entries: Vec<(u64, u32)> = entries
+                .into_iter()
+                .map(|(k, d)| (crate::hash_lanes::splitmix_finalize(k), d))
+                .collect();
+            let input = entries.clone();
+            let mut count: HashMap<u64, usize> = HashMap::new();
+            input.iter().for_each(|e| *count.entry(e.0).or_default() += 1);
+            let front = front_repeated_keys(&mut entries);
+            let front = &entries[..front];
+            let repeated: Vec<(u64, u32)> =
+                input.iter().copied().filter(|e| count[&e.0] > 1).collect();
+            let front_repeated: Vec<(u64, u32)> =
+                front.iter().copied().filter(|e| count[&e.0] > 1).collect();
+            prop_assert_eq!(front_repeated, repeated);
+            // The rest of the front is input too, in its order.
+            let mut rest = input.iter();
+            prop_assert!(front.iter().all(|e| rest.any(|x| x == e)));
+        }
+    }
+
+    #[test]
+    fn the_front_leaves_out_most_lone_keys() {
+        let mut entries: Vec<(u64, u32)> = (0..10_000u64)
+            .map(|i| (crate::hash_lanes::splitmix_finalize(i + 100), i as u32))
+            .collect();
+        entries.extend([(7, 1), (7, 2)]);
+        let front = front_repeated_keys(&mut entries);
+        assert!(entries[..front].contains(&(7, 1)) && entries[..front].contains(&(7, 2)));
+        // A lone key shares a slot with another about one time in five.
+        assert!(front < 3_000, "{front} of {} entries kept", entries.len());
     }
 
     proptest! {

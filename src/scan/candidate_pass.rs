@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 
 use crate::Result;
-use crate::candidates::{BandTags, GroupPairs, group_entries, unpack};
+use crate::candidates::{BandTags, GroupPairs, front_repeated_keys, group_entries, unpack};
 use crate::passage::passage_hub;
 use crate::progress::{Progress, Stage};
 use crate::spill::{EntrySpill, Resources, mix};
@@ -118,7 +118,10 @@ fn for_each_passage_groups(
     piece: usize,
     mut f: impl FnMut(Vec<(u64, Vec<u32>)>) -> Result<()>,
 ) -> Result<()> {
-    // By key, then each run by document (see `candidates::groups_by_key`).
+    // Lone keys left out, then by key, then each run by document (see
+    // `candidates::groups_by_key`).
+    let repeated = front_repeated_keys(entries);
+    let entries = &mut entries[..repeated];
     entries.par_sort_unstable_by_key(|e| e.0);
     let mut rest = entries;
     while !rest.is_empty() {
