@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 
 use crate::Result;
-use crate::candidates::{BandTags, GroupPairs, front_repeated_keys, group_entries, unpack};
+use crate::candidates::{BandTags, GroupPairs, group_entries, sort_repeated_keys, unpack};
 use crate::passage::passage_hub;
 use crate::progress::{Progress, Stage};
 use crate::spill::{EntrySpill, Resources, mix};
@@ -120,10 +120,7 @@ fn for_each_passage_groups(
 ) -> Result<()> {
     // Lone keys left out, then by key, then each run by document (see
     // `candidates::groups_by_key`).
-    let repeated = front_repeated_keys(entries);
-    let entries = &mut entries[..repeated];
-    entries.par_sort_unstable_by_key(|e| e.0);
-    let mut rest = entries;
+    let mut rest = sort_repeated_keys(entries);
     while !rest.is_empty() {
         // A piece ends where a key does.
         let mut end = piece.clamp(1, rest.len());
