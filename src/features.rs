@@ -10,7 +10,7 @@
 use crate::hash_lanes::char_ngram_keys;
 use crate::normalize::{NormalizeOptions, Normalizer, TokenShape, TokenSpan};
 use crate::passage::winnow;
-use crate::shingle::{ShingleHasher, ShingleSet, hash_token};
+use crate::shingle::{ShingleHasher, ShingleSet, hash_token, hash_token_bytes};
 use crate::sketch::{MinHasher, Signature};
 use crate::spin::{CHAR_NGRAM_SEED, IMMUTABLE_SHINGLE, Immutables};
 
@@ -124,29 +124,32 @@ impl Featurizer {
 
     /// Normalizes, shingles, sketches and winnows one text.
     pub fn featurize(&self, text: &str) -> DocFeatures {
-        // Sized for news text (a token every 6 bytes or so, half of them
-        // immutable) so that they rarely grow: sizing them so cut a 100k
-        // scan's CPU by about 4 % (runs taking turns). Texts over 1 MB,
-        // which may hold few tokens, grow as they go beyond that.
+        // Sized for news text (a token every 6 bytes or so) so that it
+        // rarely grows: sizing it so cut a 100k scan's CPU by about 4 %
+        // (runs taking turns). Texts over 1 MB, which may hold few tokens,
+        // grow as they go beyond that.
         let expected = text.len().min(1 << 20);
         let mut tokens = Vec::with_capacity(expected / 5 + 8);
-        let mut immutable = Vec::with_capacity(expected / 8 + 8);
-        let mut stream = String::with_capacity(if self.char_ngram > 0 { expected + 16 } else { 0 });
-        self.normalizer.for_each_shaped_token(text, |_, shape, t| {
-            let h = hash_token(t);
+        // The immutable words, written at `immutable[kept]` whatever the
+        // verdict and kept by counting them: whether a word is immutable is
+        // a coin toss in running text, a branch mispredicted half the time.
+        let mut immutable = Vec::new();
+        let mut kept = 0;
+        // The normalized tokens joined by spaces, for the character view (the
+        // cheapest way to normalize tokens even when the view is off).
+        let mut stream = Vec::new();
+        self.normalizer.for_each_joined_token(text, &mut stream, |_, shape, t| {
+            let h = hash_token_bytes(t);
             tokens.push(h);
-            if self.char_ngram > 0 {
-                if !stream.is_empty() {
-                    stream.push(' ');
-                }
-                stream.push_str(t);
-            }
             // The first token starts a sentence whatever precedes it.
             let starts_sentence = tokens.len() == 1 || shape.follows_break();
-            if self.immutables.is_immutable_shaped(h, shape, starts_sentence) {
-                immutable.push(h);
+            if kept == immutable.len() {
+                immutable.resize(2 * kept + 64, 0);
             }
+            immutable[kept] = h;
+            kept += usize::from(self.immutables.is_immutable_shaped(h, shape, starts_sentence));
         });
+        immutable.truncate(kept);
         let content_hash = (!tokens.is_empty()).then(|| hash_of_tokens(&tokens));
         let mut sequence = Vec::with_capacity(tokens.len());
         self.shingler.shingles_into(&tokens, &mut sequence);
@@ -160,7 +163,8 @@ impl Featurizer {
         let mut immutable_shingles = Vec::with_capacity(immutable.len());
         self.immutable_shingler.shingles_into(&immutable, &mut immutable_shingles);
         let spin_signature = self.minhasher.sketch_hashes(immutable_shingles);
-        let char_signature = self.sketch_char_ngrams(stream.as_bytes());
+        let char_signature =
+            self.sketch_char_ngrams(if self.char_ngram > 0 { &stream } else { &[] });
         DocFeatures {
             content_hash,
             tokens: tokens.len() as u32,
@@ -186,9 +190,11 @@ impl Featurizer {
 
     /// The shingles of `text` in order, with token spans.
     pub fn sequence(&self, text: &str) -> ShingleSequence {
-        let mut spans = Vec::new();
-        let mut tokens = Vec::new();
-        let mut shapes = Vec::new();
+        // Sized as in `featurize`.
+        let expected = text.len().min(1 << 20) / 5 + 8;
+        let mut spans = Vec::with_capacity(expected);
+        let mut tokens = Vec::with_capacity(expected);
+        let mut shapes = Vec::with_capacity(expected);
         self.normalizer.for_each_shaped_token(text, |span, shape, t| {
             spans.push(span);
             tokens.push(hash_token(t));

@@ -30,7 +30,13 @@ pub const MAX_SHINGLE_SIZE: usize = 16;
 /// Hash of one normalized token.
 #[inline]
 pub fn hash_token(token: &str) -> u64 {
-    xxh3_64_with_seed(token.as_bytes(), TOKEN_HASH_SEED)
+    hash_token_bytes(token.as_bytes())
+}
+
+/// [`hash_token`] of a normalized token given as its UTF-8 bytes.
+#[inline]
+pub fn hash_token_bytes(token: &[u8]) -> u64 {
+    xxh3_64_with_seed(token, TOKEN_HASH_SEED)
 }
 
 /// Turns a sequence of token hashes into shingle hashes.

@@ -120,6 +120,77 @@ impl Normalizer {
         });
     }
 
+    /// [`Normalizer::for_each_shaped_token`] that also writes the
+    /// normalized tokens, joined by single spaces, into `joined` (replacing
+    /// its content), and passes each normalized token as the bytes it just
+    /// wrote there (UTF-8).
+    ///
+    /// Character n-grams are taken from that joined text. Copying a
+    /// six-letter token with `extend_from_slice` is a call to `memcpy`, and
+    /// lower-casing one into a buffer first is a second copy: an ASCII
+    /// token of up to 16 bytes away from the end of the text is instead
+    /// copied as 16 bytes at once (a vector load and store; the bytes after
+    /// the token are overwritten by the next one or cut off at the end) and
+    /// lower-cased there.
+    ///
+    /// ```
+    /// use neardup::normalize::Normalizer;
+    /// let mut joined = Vec::new();
+    /// let mut seen = Vec::new();
+    /// Normalizer::default().for_each_joined_token("Don’t PANIC, ok", &mut joined, |_, _, t| {
+    ///     seen.push(String::from_utf8(t.to_vec()).unwrap())
+    /// });
+    /// assert_eq!(seen, ["don't", "panic", "ok"]);
+    /// assert_eq!(joined, b"don't panic ok");
+    /// ```
+    pub fn for_each_joined_token<F>(&self, text: &str, joined: &mut Vec<u8>, mut f: F)
+    where
+        F: FnMut(TokenSpan, TokenShape, &[u8]),
+    {
+        /// Bytes copied at once.
+        const WIDE: usize = 16;
+        // Found first, then normalized in a loop of their own: calling `f`
+        // from inside the block scan made both slower.
+        let mut scanned = Vec::with_capacity(text.len().min(1 << 20) / 5 + 8);
+        for_each_scanned_token(text, |t| scanned.push(t));
+        let bytes = text.as_bytes();
+        // `joined[..end]` is written; the rest is room for wide copies.
+        let mut end = 0;
+        joined.clear();
+        joined.resize(text.len().min(1 << 20) + 2 * WIDE, 0);
+        let mut buf = String::new();
+        for t in scanned {
+            let (start, len) = (t.span.start, t.span.end - t.span.start);
+            let at = if end == 0 { 0 } else { end + 1 };
+            if joined.len() < at + len.max(WIDE) {
+                joined.resize((at + len.max(WIDE)).max(2 * joined.len()), 0);
+            }
+            if end > 0 {
+                joined[end] = b' ';
+            }
+            match bytes.get(start..start + WIDE) {
+                Some(wide) if t.shape.is_ascii() && len <= WIDE => {
+                    let dst: &mut [u8; WIDE] =
+                        (&mut joined[at..at + WIDE]).try_into().expect("WIDE bytes");
+                    dst.copy_from_slice(wide);
+                    if self.options.lowercase && t.shape.has_ascii_uppercase() {
+                        dst.make_ascii_lowercase();
+                    }
+                    end = at + len;
+                }
+                _ => {
+                    let normalized =
+                        self.normalize_shaped(&text[start..t.span.end], t.shape, &mut buf);
+                    joined.truncate(at);
+                    joined.extend_from_slice(normalized.as_bytes());
+                    end = joined.len();
+                }
+            }
+            f(t.span, t.shape, &joined[at..end]);
+        }
+        joined.truncate(end);
+    }
+
     /// The normalized tokens of `text`, as owned strings.
     ///
     /// Convenient for tests and evidence; the pipeline uses
@@ -310,6 +381,28 @@ mod tests {
             let n = Normalizer::default();
             let once = n.normalize_text(&s);
             prop_assert_eq!(n.normalize_text(&once), once.clone());
+        }
+
+        #[test]
+        fn joined_tokens_are_the_normalized_tokens_joined_by_spaces(
+            text in tokenize::text_of_pieces(&[
+                "a", "Zq", "Q", "7", " ", "  ", ".", ",", "'", "’", "\n", "é", "É", "ﬁ",
+                "\u{AD}", "東", "word", "Upper", "3.5", "don't", "ABCDEFGHIJKLMNOPQ",
+                "abcdefghijklmnop", "Abcdefghijklmno",
+            ], 80),
+            lowercase in any::<bool>(),
+        ) {
+            let n = Normalizer::new(NormalizeOptions { lowercase, ..NormalizeOptions::default() });
+            let mut expected = Vec::new();
+            n.for_each_shaped_token(&text, |span, shape, t| expected.push((span, shape, t.to_owned())));
+            let mut joined = b"left over".to_vec();
+            let mut passed = Vec::new();
+            n.for_each_joined_token(&text, &mut joined, |span, shape, t| {
+                passed.push((span, shape, String::from_utf8(t.to_vec()).unwrap()))
+            });
+            let words: Vec<&str> = expected.iter().map(|(_, _, t)| t.as_str()).collect();
+            prop_assert_eq!(String::from_utf8(joined).unwrap(), words.join(" "));
+            prop_assert_eq!(passed, expected);
         }
 
         #[test]
