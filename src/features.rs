@@ -8,9 +8,9 @@
 //! them rather than storing positions for every document.
 
 use crate::hash_lanes::char_ngram_keys;
-use crate::normalize::{NormalizeOptions, Normalizer, TokenShape, TokenSpan};
+use crate::normalize::{NormalizeOptions, Normalizer, TokenShape, TokenSpan, scanned_tokens};
 use crate::passage::winnow;
-use crate::shingle::{ShingleHasher, ShingleSet, hash_token, hash_token_bytes};
+use crate::shingle::{ShingleHasher, ShingleSet, hash_token_bytes};
 use crate::sketch::{MinHasher, Signature};
 use crate::spin::{CHAR_NGRAM_SEED, IMMUTABLE_SHINGLE, Immutables};
 
@@ -190,19 +190,17 @@ impl Featurizer {
 
     /// The shingles of `text` in order, with token spans.
     pub fn sequence(&self, text: &str) -> ShingleSequence {
-        // Sized as in `featurize`.
-        let expected = text.len().min(1 << 20) / 5 + 8;
-        let mut spans = Vec::with_capacity(expected);
-        let mut tokens = Vec::with_capacity(expected);
-        let mut shapes = Vec::with_capacity(expected);
-        self.normalizer.for_each_shaped_token(text, |span, shape, t| {
-            spans.push(span);
-            tokens.push(hash_token(t));
-            shapes.push(shape);
-        });
+        let scanned = scanned_tokens(text);
+        let mut tokens = Vec::with_capacity(scanned.len());
+        self.normalizer.normalize_each(text, &scanned, |_, t| tokens.push(hash_token_bytes(t)));
         let mut hashes = Vec::with_capacity(tokens.len());
         self.shingler.shingles_into(&tokens, &mut hashes);
-        ShingleSequence { tokens: spans, token_hashes: tokens, shapes, hashes }
+        ShingleSequence {
+            tokens: scanned.iter().map(|t| t.span).collect(),
+            token_hashes: tokens,
+            shapes: scanned.iter().map(|t| t.shape).collect(),
+            hashes,
+        }
     }
 }
 

@@ -171,6 +171,16 @@ pub fn for_each_scanned_token(text: &str, mut f: impl FnMut(ScannedToken)) {
     }
 }
 
+/// The tokens of `text`, as [`for_each_scanned_token`] finds them.
+pub fn scanned_tokens(text: &str) -> Vec<ScannedToken> {
+    // Sized for news text (a token every 6 bytes or so): the vector
+    // rarely grows. Texts over 1 MB, which may hold few tokens, grow it as
+    // they go beyond that.
+    let mut tokens = Vec::with_capacity(text.len().min(1 << 20) / 5 + 8);
+    for_each_scanned_token(text, |t| tokens.push(t));
+    tokens
+}
+
 /// Passes on the tokens of `block` that it decides, with offsets in the
 /// block; returns where the scan goes on (the end of the bytes decided:
 /// the start of a token left for later, or of the first byte not ASCII, or
