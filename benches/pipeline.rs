@@ -124,6 +124,23 @@ fn stages(c: &mut Criterion) {
         b.iter(|| sets.windows(2).map(|w| PairScores::between(&w[0], &w[1]).shared).sum::<u32>())
     });
     group.finish();
+
+    // One long text whose tokens all take the non-ASCII path: its cost must
+    // grow with its length (filling the character view's text once cost
+    // time in the square of it).
+    let syllables = ["при", "вет", "мир", "дом", "ска", "зал", "но", "во", "сти", "ра"];
+    let cyrillic: String = (0..150_000u64)
+        .map(|i| {
+            let h = xxh3_64(&i.to_le_bytes()) as usize;
+            format!("{}{} ", syllables[h % 10], syllables[(h >> 8) % 10])
+        })
+        .collect();
+    let mut group = c.benchmark_group("stages (non-ASCII)");
+    group.throughput(Throughput::Bytes(cyrillic.len() as u64));
+    group.bench_function("featurize (one 1.6 MB Cyrillic text, one core)", |b| {
+        b.iter(|| scanner.featurize(&cyrillic).tokens)
+    });
+    group.finish();
 }
 
 /// Random signatures, as for a corpus of distinct documents, with 1 % of

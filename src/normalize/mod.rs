@@ -159,24 +159,29 @@ impl Normalizer {
         joined.resize(text.len().min(1 << 20) + 2 * WIDE_LOAD, 0);
         let mut buf = String::new();
         for t in scanned_tokens(text) {
-            let len = t.span.end - t.span.start;
             let at = if end == 0 { 0 } else { end + 1 };
-            if joined.len() < at + len.max(WIDE_LOAD) {
-                joined.resize((at + len.max(WIDE_LOAD)).max(2 * joined.len()), 0);
+            let wide = self.wide_normalized(bytes, &t);
+            let form = match &wide {
+                Some(wide) => &wide[..t.span.end - t.span.start],
+                None => {
+                    let raw = &text[t.span.start..t.span.end];
+                    self.normalize_shaped(raw, t.shape, &mut buf).as_bytes()
+                }
+            };
+            // Room for a wide copy after the token, grown by doubling: a
+            // text of many non-ASCII tokens must not refill it each time.
+            let need = at + form.len().max(WIDE_LOAD);
+            if joined.len() < need {
+                joined.resize(need.max(2 * joined.len()), 0);
             }
             if end > 0 {
                 joined[end] = b' ';
             }
-            if let Some(wide) = self.wide_normalized(bytes, &t) {
-                joined[at..at + WIDE_LOAD].copy_from_slice(&wide);
-                end = at + len;
-            } else {
-                let normalized =
-                    self.normalize_shaped(&text[t.span.start..t.span.end], t.shape, &mut buf);
-                joined.truncate(at);
-                joined.extend_from_slice(normalized.as_bytes());
-                end = joined.len();
+            match &wide {
+                Some(wide) => joined[at..at + WIDE_LOAD].copy_from_slice(wide),
+                None => joined[at..at + form.len()].copy_from_slice(form),
             }
+            end = at + form.len();
             f(t.span, t.shape, &joined[at..end]);
         }
         joined.truncate(end);
