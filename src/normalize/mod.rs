@@ -161,13 +161,7 @@ impl Normalizer {
         for t in scanned_tokens(text) {
             let at = if end == 0 { 0 } else { end + 1 };
             let wide = self.wide_normalized(bytes, &t);
-            let form = match &wide {
-                Some(wide) => &wide[..t.span.end - t.span.start],
-                None => {
-                    let raw = &text[t.span.start..t.span.end];
-                    self.normalize_shaped(raw, t.shape, &mut buf).as_bytes()
-                }
-            };
+            let form = self.form_of(text, &t, &wide, &mut buf);
             // Room for a wide copy after the token, grown by doubling: a
             // text of many non-ASCII tokens must not refill it each time.
             let need = at + form.len().max(WIDE_LOAD);
@@ -217,13 +211,25 @@ impl Normalizer {
         let bytes = text.as_bytes();
         let mut buf = String::new();
         for t in tokens {
-            match self.wide_normalized(bytes, t) {
-                Some(wide) => f(t, &wide[..t.span.end - t.span.start]),
-                None => {
-                    let raw = &text[t.span.start..t.span.end];
-                    f(t, self.normalize_shaped(raw, t.shape, &mut buf).as_bytes())
-                }
-            }
+            let wide = self.wide_normalized(bytes, t);
+            f(t, self.form_of(text, t, &wide, &mut buf));
+        }
+    }
+
+    /// The normalized form of `t`: the first bytes of `wide` (its
+    /// [`Normalizer::wide_normalized`]) when there is one, else the form
+    /// written into `buf`.
+    #[inline(always)]
+    fn form_of<'a>(
+        &self,
+        text: &'a str,
+        t: &ScannedToken,
+        wide: &'a Option<[u8; WIDE_LOAD]>,
+        buf: &'a mut String,
+    ) -> &'a [u8] {
+        match wide {
+            Some(wide) => &wide[..t.span.end - t.span.start],
+            None => self.normalize_shaped(&text[t.span.start..t.span.end], t.shape, buf).as_bytes(),
         }
     }
 
